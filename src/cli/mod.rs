@@ -1,0 +1,435 @@
+//! Arguments, rendering and exit statuses of the `etagsum` command. All computing is the library's.
+
+mod exit;
+mod progress;
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use etagsum::guess::{self, Guess};
+use etagsum::uploaders::{self, Uploader};
+use etagsum::verify::{describe, layout_json};
+use etagsum::{engine, parse_size, Etag, Layout, Progress, RemoteEtag, Report, Sse, Verdict, VerifyOptions};
+use serde_json::json;
+
+use exit::Exit;
+use progress::Bar;
+
+/// Compute and verify Amazon S3 ETags (single-part and multipart) for local files.
+#[derive(Parser, Debug)]
+#[command(name = "etagsum", version, about, max_term_width = 100)]
+struct Cli {
+    /// Hash with this many threads (default: one per core).
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
+    /// Never draw a progress bar.
+    #[arg(long, global = true)]
+    no_progress: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the ETag S3 would give each file: `<etag>  <path>`, as md5sum prints.
+    ///
+    /// The default layout is the aws cli's: a single PUT below 8 MiB, 8 MiB parts from 8 MiB on
+    /// (doubled for files that would need more than 10,000 parts).
+    Hash(HashArgs),
+    /// Check a file against the ETag S3 reports for it: OK, MISMATCH or INCONCLUSIVE.
+    ///
+    /// Exit status: 0 OK, 1 mismatch, 2 error, 3 inconclusive.
+    Verify(VerifyArgs),
+    /// List every part layout that reproduces a remote ETag, and the uploaders that use it.
+    Guess(GuessArgs),
+    /// Print the catalog of uploaders whose part sizes etagsum knows.
+    Uploaders {
+        /// One JSON object per uploader and line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+struct HashArgs {
+    /// Multipart with parts of SIZE bytes (8388608, 8MiB, 8M; 8MB means 8 MiB as the aws cli reads
+    /// it), even for a file that fits one part (`-1`).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, group = "how")]
+    part_size: Option<u64>,
+    /// The layout this uploader gives at its defaults (see `etagsum uploaders`).
+    #[arg(long, value_name = "NAME", group = "how")]
+    uploader: Option<String>,
+    /// A single PUT: the plain MD5 of the file.
+    #[arg(long, group = "how")]
+    single: bool,
+    /// One JSON object per file and line.
+    #[arg(long)]
+    json: bool,
+    /// The files; `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct VerifyArgs {
+    /// The local file; `-` reads standard input.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// The ETag S3 reports: abc…, "abc…" or abc…-N, in any case.
+    #[arg(value_name = "ETAG", allow_hyphen_values = true)]
+    etag: String,
+    /// The remote object's size in bytes (ContentLength): a different size is a mismatch.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    size: Option<u64>,
+    /// The part size the object was uploaded with.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, conflicts_with = "part_sizes")]
+    part_size: Option<u64>,
+    /// The size of every part, in order, for uploads with uneven parts.
+    #[arg(long, value_name = "B1,B2,...", value_delimiter = ',', value_parser = parse_size)]
+    part_sizes: Option<Vec<u64>>,
+    /// The object's server-side encryption: none, s3, kms (SSE-KMS, DSSE-KMS) or c (SSE-C).
+    #[arg(long, value_name = "KIND", value_parser = clap::value_parser!(Sse))]
+    sse: Option<Sse>,
+    /// One JSON object per line.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct GuessArgs {
+    /// The local file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// The ETag S3 reports.
+    #[arg(value_name = "ETAG", allow_hyphen_values = true)]
+    etag: String,
+    /// One JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the command line and turns the outcome into the process's exit status.
+pub(crate) fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            if !e.use_stderr() {
+                // --help and --version.
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            let text = e.render().to_string();
+            eprint!("etagsum: {}", text.strip_prefix("error: ").unwrap_or(&text));
+            return ExitCode::from(Exit::Error.code());
+        }
+    };
+    let result = match cli.threads {
+        Some(0) => Err(anyhow!("--threads must be at least 1")),
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .context("cannot start the worker threads")
+            .and_then(|pool| pool.install(|| run(&cli))),
+        None => run(&cli),
+    };
+    match result {
+        Ok(exit) => ExitCode::from(exit.code()),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("etagsum: {e:#}");
+            ExitCode::from(Exit::Error.code())
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe))
+}
+
+fn run(cli: &Cli) -> Result<Exit> {
+    let progress = !cli.no_progress;
+    match &cli.command {
+        Command::Hash(args) => hash(args, progress),
+        Command::Verify(args) => verify(args, progress),
+        Command::Guess(args) => guess(args, progress),
+        Command::Uploaders { json } => print_uploaders(*json),
+    }
+}
+
+/// Reports one file's error on standard error; the run goes on with the other files.
+fn file_error(path: &Path, e: &dyn std::fmt::Display) -> Exit {
+    eprintln!("etagsum: {}: {e}", path.display());
+    Exit::Error
+}
+
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+fn hash(args: &HashArgs, progress: bool) -> Result<Exit> {
+    let uploader: &Uploader = match &args.uploader {
+        Some(name) => uploaders::lookup(name)?,
+        None => uploaders::lookup("aws-cli")?,
+    };
+    let out = io::stdout();
+    let mut out = out.lock();
+    let mut status = Exit::Ok;
+    for path in &args.files {
+        match hash_one(path, args, uploader, progress) {
+            Ok((etag, layout, size, warnings)) => {
+                for w in &warnings {
+                    eprintln!("etagsum: warning: {}: {w}", path.display());
+                }
+                if args.json {
+                    let v = json!({
+                        "path": path.display().to_string(),
+                        "size": size,
+                        "etag": etag,
+                        "layout": layout_json(Some(&layout), Some(size)),
+                        "warnings": warnings,
+                    });
+                    writeln!(out, "{v}")?;
+                } else {
+                    writeln!(out, "{etag}  {}", path.display())?;
+                }
+            }
+            Err(e) => status = status.merge(file_error(path, &format!("{e:#}"))),
+        }
+    }
+    out.flush()?;
+    Ok(status)
+}
+
+fn hash_one(
+    path: &Path,
+    args: &HashArgs,
+    uploader: &Uploader,
+    progress: bool,
+) -> Result<(Etag, Layout, u64, Vec<String>)> {
+    let fixed = match (args.part_size, args.single) {
+        (Some(p), _) => Some(Layout::uniform(p)?),
+        (None, true) => Some(Layout::Single),
+        _ => None,
+    };
+    let (source, size): (Box<dyn io::Read + Send>, Option<u64>) = if is_stdin(path) {
+        (Box::new(io::stdin()), None)
+    } else {
+        let (file, size) = engine::open(path)?;
+        (Box::new(file), size)
+    };
+    // With the size known, the uploader's layout is computed up front. For a pipe, hash the
+    // layouts the uploader can choose without knowing the size and pick one at the end.
+    let layouts: Vec<Layout> = match (&fixed, size) {
+        (Some(l), _) => vec![l.clone()],
+        (None, Some(s)) => vec![uploader.layout(s).ok_or_else(|| {
+            anyhow!(
+                "{} cannot upload {s} bytes at its defaults (more than 10,000 parts or over its limits)",
+                uploader.name
+            )
+        })?],
+        (None, None) => vec![Layout::Single, Layout::Uniform { part_size: uploader.part_size }],
+    };
+    let bar = Bar::new(&path.display().to_string(), size, progress);
+    let hashed = engine::hash_reader(source, size, &layouts, &bar as &dyn Progress)?;
+    drop(bar);
+    let size = hashed.size;
+    let index = match (&fixed, layouts.len()) {
+        (_, 1) => 0,
+        _ => {
+            let want = uploader
+                .layout(size)
+                .ok_or_else(|| anyhow!("{} cannot upload {size} bytes", uploader.name))?;
+            layouts.iter().position(|l| *l == want).ok_or_else(|| {
+                anyhow!(
+                    "{} would use {want} for {size} bytes, which cannot be known before the end of standard input; \
+                     give --part-size",
+                    uploader.name
+                )
+            })?
+        }
+    };
+    let layout = layouts[index].clone();
+    let warnings = if fixed.is_some() {
+        layout.limit_warnings(size).iter().map(|w| w.to_string()).collect()
+    } else {
+        vec![]
+    };
+    let etag = hashed.etags.into_iter().nth(index).expect("one result per layout")?;
+    Ok((etag, layout, size, warnings))
+}
+
+fn verify(args: &VerifyArgs, progress: bool) -> Result<Exit> {
+    let remote = RemoteEtag::parse(&args.etag)?;
+    let layout = match (&args.part_size, &args.part_sizes) {
+        (Some(p), _) => Some(Layout::uniform(*p)?),
+        (None, Some(sizes)) => Some(Layout::explicit(sizes.clone())?),
+        _ => None,
+    };
+    let opts = VerifyOptions { remote_size: args.size, layout, sse: args.sse.unwrap_or_default() };
+    let path = &args.file;
+    let name = path.display().to_string();
+    let result = if is_stdin(path) {
+        let bar = Bar::new(&name, args.size, progress);
+        etagsum::verify_reader(io::stdin(), None, &name, &remote, &opts, &bar)
+    } else {
+        let size = std::fs::metadata(path).ok().filter(|m| m.is_file()).map(|m| m.len());
+        let bar = Bar::new(&name, size, progress);
+        etagsum::verify_path(path, &remote, &opts, &bar)
+    };
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => return Ok(file_error(path, &e)),
+    };
+    for w in &report.warnings {
+        eprintln!("etagsum: warning: {name}: {w}");
+    }
+    let mut out = io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", report.to_json(&name))?;
+    } else {
+        writeln!(out, "{name}: {} ({})", report.verdict.label(), explain(&report))?;
+    }
+    out.flush()?;
+    Ok(report.verdict.into())
+}
+
+/// The text inside the parentheses of a verdict line.
+fn explain(r: &Report) -> String {
+    let mut s = match (r.verdict, &r.layout) {
+        (Verdict::Match, Some(l)) => describe(l, r.size),
+        _ => r.reason.clone(),
+    };
+    if r.verdict == Verdict::Match && !r.uploaders.is_empty() {
+        s.push_str(&format!("; uploaders: {}", r.uploaders.join(", ")));
+    }
+    if let Some(a) = &r.advice {
+        s.push_str(&format!("; {a}"));
+    }
+    s
+}
+
+fn guess(args: &GuessArgs, progress: bool) -> Result<Exit> {
+    let etag: Etag = args.etag.parse()?;
+    let name = args.file.display().to_string();
+    let size = std::fs::metadata(&args.file).ok().filter(|m| m.is_file()).map(|m| m.len());
+    let bar = Bar::new(&name, size, progress);
+    let g: Guess = match guess::guess_path(&args.file, &etag, &bar) {
+        Ok(g) => g,
+        Err(e) => return Ok(file_error(&args.file, &e)),
+    };
+    drop(bar);
+    let status = if !g.matches.is_empty() {
+        Exit::Ok
+    } else if !g.feasible {
+        Exit::Mismatch
+    } else {
+        Exit::Inconclusive
+    };
+    let mut out = io::stdout().lock();
+    if args.json {
+        let layouts: Vec<_> = g
+            .matches
+            .iter()
+            .map(|c| json!({"layout": layout_json(Some(&c.layout), Some(g.size)), "uploaders": c.uploaders, "origin": c.origin}))
+            .collect();
+        let v = json!({
+            "path": name,
+            "size": g.size,
+            "remote_etag": etag,
+            "interval": g.candidates.interval,
+            "tried": g.tried,
+            "omitted": g.candidates.omitted,
+            "matches": layouts,
+        });
+        writeln!(out, "{v}")?;
+    } else {
+        let span = match g.candidates.interval {
+            Some(iv) if etag.parts().is_some_and(|n| n > 1) => format!(
+                "; part sizes from {} to {} bytes give {} parts",
+                iv.min,
+                iv.max,
+                etag.parts().unwrap_or(1)
+            ),
+            _ => String::new(),
+        };
+        let omitted = if g.candidates.omitted > 0 {
+            format!(", {} more whole-MiB/MB sizes left untried", g.candidates.omitted)
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "{name}: {} bytes, {etag}: {} of {} layouts tried reproduce it{span}{omitted}",
+            g.size,
+            g.matches.len(),
+            g.tried
+        )?;
+        for c in &g.matches {
+            let who = if c.uploaders.is_empty() {
+                "no catalog uploader".to_string()
+            } else {
+                c.uploaders.join(", ")
+            };
+            writeln!(out, "  {}  ({who})", describe(&c.layout, g.size))?;
+        }
+        if g.matches.is_empty() && !g.feasible {
+            writeln!(
+                out,
+                "  no upload within S3's limits gives {} parts for {} bytes",
+                etag.parts().unwrap_or(1),
+                g.size
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(status)
+}
+
+fn print_uploaders(json: bool) -> Result<Exit> {
+    let mut out = io::stdout().lock();
+    if json {
+        for u in uploaders::catalog() {
+            writeln!(out, "{}", serde_json::to_string(u)?)?;
+        }
+        out.flush()?;
+        return Ok(Exit::Ok);
+    }
+    let mut rows = vec![[
+        "NAME".to_string(),
+        "MULTIPART WHEN".into(),
+        "PART".into(),
+        "LARGE FILES".into(),
+        "SOURCE".into(),
+    ]];
+    for u in uploaders::catalog() {
+        rows.push([
+            u.name.to_string(),
+            u.threshold.to_string(),
+            etagsum::size::display_size(u.part_size).to_string(),
+            u.large_files.to_string(),
+            u.source.to_string(),
+        ]);
+    }
+    let widths: Vec<usize> =
+        (0..4).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+    for r in &rows {
+        writeln!(
+            out,
+            "{:<w0$}  {:<w1$}  {:>w2$}  {:<w3$}  {}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3]
+        )?;
+    }
+    out.flush()?;
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,41 @@
+//! Compute and verify Amazon S3 ETags for local files.
+//!
+//! A single-part ETag is the MD5 of the object; a multipart ETag is the MD5 of the concatenated raw
+//! MD5s of the parts, followed by `-N`. To reproduce a multipart ETag you need the part size, which
+//! depends on the tool that uploaded the object. This crate reproduces both kinds exactly, knows the
+//! part sizes of real uploaders ([`uploaders`]), guesses an unknown part size from the ETag's part
+//! count ([`guess`]), hashes every candidate in one pass over the file ([`engine`]), and says honestly
+//! when a value cannot be reproduced locally ([`verify`]).
+//!
+//! MD5 is broken as a defence against an attacker; here it is what S3 uses to identify content,
+//! and that is all this crate uses it for.
+//!
+//! The library never prints, never exits and never builds a thread pool: the engine runs on the
+//! caller's rayon pool.
+//!
+//! ```
+//! use etagsum::{engine, Layout};
+//!
+//! let data = vec![0u8; 10 << 20];
+//! let layouts = [Layout::Single, Layout::uniform(8 << 20).unwrap()];
+//! let hashed = engine::hash_reader(&data[..], Some(data.len() as u64), &layouts, &engine::NoProgress).unwrap();
+//! assert_eq!(hashed.etags[0].as_ref().unwrap().to_string(), "f1c9645dbc14efddc7d8a322685f26eb");
+//! assert_eq!(hashed.etags[1].as_ref().unwrap().to_string(), "669fdad9e309b552f1e9cf7b489c1f73-2");
+//! ```
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod engine;
+pub mod etag;
+pub mod guess;
+pub mod hasher;
+pub mod layout;
+pub mod size;
+pub mod uploaders;
+pub mod verify;
+
+pub use engine::{hash_path, hash_reader, EngineError, Hashed, NoProgress, Progress};
+pub use etag::{Etag, EtagError, Md5Digest, RemoteEtag};
+pub use hasher::MultipartHasher;
+pub use layout::{Layout, LayoutError, LimitWarning};
+pub use size::{parse_size, SizeError};
+pub use verify::{verify_path, verify_reader, Report, Sse, Verdict, VerifyError, VerifyOptions};

@@ -1,0 +1,389 @@
+//! The command line: exact output and exit status for each verdict and each kind of bad input. The
+//! real binary runs in a temporary directory.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::str::{contains, starts_with};
+
+const ZEROS_10MIB_SINGLE: &str = "f1c9645dbc14efddc7d8a322685f26eb";
+const ZEROS_10MIB_8MIB: &str = "669fdad9e309b552f1e9cf7b489c1f73-2";
+const HELLO_MD5: &str = "5d41402abc4b2a76b9719d911017c592";
+const HELLO_ONE_PART: &str = "62109206880d38a4010a98e11243924a-1";
+
+struct Dir {
+    dir: tempfile::TempDir,
+}
+
+impl Dir {
+    fn new() -> Dir {
+        Dir { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn file(&self, name: &str, content: &[u8]) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+fn etagsum(dir: &Dir) -> Command {
+    let mut c = Command::cargo_bin("etagsum").unwrap();
+    c.current_dir(dir.path());
+    c
+}
+
+#[test]
+fn hash_prints_etag_two_spaces_path() {
+    let d = Dir::new();
+    d.file("zeros", &vec![0; 10 << 20]);
+    d.file("hello", b"hello");
+    d.file("empty", b"");
+    etagsum(&d)
+        .args(["hash", "zeros", "hello", "empty"])
+        .assert()
+        .success()
+        .stdout(format!(
+            "{ZEROS_10MIB_8MIB}  zeros\n{HELLO_MD5}  hello\nd41d8cd98f00b204e9800998ecf8427e  empty\n"
+        ))
+        .stderr("");
+}
+
+#[test]
+fn hash_layout_options() {
+    let d = Dir::new();
+    d.file("zeros", &vec![0; 10 << 20]);
+    d.file("hello", b"hello");
+    d.file("empty", b"");
+    etagsum(&d)
+        .args(["hash", "--single", "zeros"])
+        .assert()
+        .success()
+        .stdout(format!("{ZEROS_10MIB_SINGLE}  zeros\n"));
+    etagsum(&d)
+        .args(["hash", "--part-size", "8MB", "hello", "empty"])
+        .assert()
+        .success()
+        .stdout(format!("{HELLO_ONE_PART}  hello\n59adb24ef3cdbe0297f05b395827453f-1  empty\n"));
+    // s3cmd: 15 MiB parts above 15 MiB, so 10 MiB is a single PUT.
+    etagsum(&d)
+        .args(["hash", "--uploader", "s3cmd", "zeros"])
+        .assert()
+        .success()
+        .stdout(format!("{ZEROS_10MIB_SINGLE}  zeros\n"));
+    // Mountpoint uploads everything in parts.
+    etagsum(&d)
+        .args(["hash", "--uploader", "MOUNTPOINT", "hello"])
+        .assert()
+        .success()
+        .stdout(format!("{HELLO_ONE_PART}  hello\n"));
+}
+
+#[test]
+fn hash_reads_standard_input() {
+    let d = Dir::new();
+    etagsum(&d)
+        .args(["hash", "-"])
+        .write_stdin("hello")
+        .assert()
+        .success()
+        .stdout(format!("{HELLO_MD5}  -\n"));
+    etagsum(&d)
+        .args(["hash", "-"])
+        .write_stdin(vec![0; 10 << 20])
+        .assert()
+        .success()
+        .stdout(format!("{ZEROS_10MIB_8MIB}  -\n"));
+    etagsum(&d)
+        .args(["hash", "--part-size", "5MiB", "-"])
+        .write_stdin(vec![0; 50 << 20])
+        .assert()
+        .success()
+        .stdout("264bd8c2d8d9f3350ef680af6ddc51f2-10  -\n");
+}
+
+#[test]
+fn hash_json() {
+    let d = Dir::new();
+    d.file("zeros", &vec![0; 10 << 20]);
+    etagsum(&d).args(["hash", "--json", "zeros"]).assert().success().stdout(format!(
+        "{{\"etag\":\"{ZEROS_10MIB_8MIB}\",\"layout\":{{\"kind\":\"multipart\",\"part_size\":8388608,\"parts\":2}},\
+         \"path\":\"zeros\",\"size\":10485760,\"warnings\":[]}}\n"
+    ));
+}
+
+#[test]
+fn hash_warns_about_layouts_s3_refuses_and_still_computes() {
+    let d = Dir::new();
+    d.file("zeros", &vec![0; 10 << 20]);
+    etagsum(&d)
+        .args(["hash", "--part-size", "1MiB", "zeros"])
+        .assert()
+        .success()
+        .stdout("400c1287d381b071d456073ccfc8ebfa-10  zeros\n")
+        .stderr(
+            "etagsum: warning: zeros: part 1 has 1048576 bytes; S3 requires at least 5 MiB (5242880 bytes) for \
+             every part but the last\n",
+        );
+}
+
+#[test]
+fn verify_ok_names_layout_and_uploaders() {
+    let d = Dir::new();
+    d.file("zeros", &vec![0; 10 << 20]);
+    d.file("hello", b"hello");
+    etagsum(&d)
+        .args(["verify", "zeros", ZEROS_10MIB_8MIB])
+        .assert()
+        .code(0)
+        .stdout("zeros: OK (part size 8 MiB (2 parts); uploaders: aws-cli, aws-crt, aws-crt-legacy, java-v2, mountpoint)\n");
+    etagsum(&d)
+        .args(["verify", "hello", &format!("\"{}\"", HELLO_MD5.to_uppercase())])
+        .assert()
+        .code(0)
+        .stdout(starts_with("hello: OK (single part; uploaders: aws-cli, "));
+    etagsum(&d)
+        .args(["verify", "hello", HELLO_ONE_PART])
+        .assert()
+        .code(0)
+        .stdout("hello: OK (part size 8 MiB (1 part); uploaders: mountpoint)\n");
+    etagsum(&d)
+        .args(["verify", "zeros", ZEROS_10MIB_8MIB, "--part-size", "8388608", "--size", "10MiB"])
+        .assert()
+        .code(0)
+        .stdout("zeros: OK (part size 8 MiB (2 parts))\n");
+}
+
+#[test]
+fn verify_mismatch_exit_1() {
+    let d = Dir::new();
+    d.file("hello", b"hellp");
+    d.file("zeros", &vec![0; 10 << 20]);
+    etagsum(&d).args(["verify", "hello", HELLO_MD5]).assert().code(1).stdout(starts_with(format!(
+        "hello: MISMATCH (the MD5 of the file is {}, not {HELLO_MD5}; if the object is encrypted with SSE-KMS or \
+         SSE-C its ETag is not an MD5 of the content; check with: aws s3api head-object",
+        etagsum::Md5Digest::of(b"hellp")
+    )));
+    etagsum(&d)
+        .args(["verify", "zeros", ZEROS_10MIB_8MIB, "--size", "10485761"])
+        .assert()
+        .code(1)
+        .stdout("zeros: MISMATCH (the remote object has 10485761 bytes, the local file 10485760)\n");
+    etagsum(&d).args(["verify", "zeros", ZEROS_10MIB_8MIB, "--part-size", "3MiB"]).assert().code(1).stdout(
+        "zeros: MISMATCH (part size 3 MiB gives 4 parts for 10485760 bytes, but the remote ETag has 2)\n",
+    );
+    etagsum(&d).args(["verify", "zeros", ZEROS_10MIB_8MIB, "--part-size", "5MiB"]).assert().code(1).stdout(
+        starts_with(
+            "zeros: MISMATCH (part size 5 MiB (2 parts) gives a7d414b9133d6483d9a1c4e04e856e3b-2, not \
+             669fdad9e309b552f1e9cf7b489c1f73-2; if the object is encrypted",
+        ),
+    );
+    // 5 bytes cannot be 3 parts of an upload S3 accepts.
+    etagsum(&d)
+        .args(["verify", "hello", "62109206880d38a4010a98e11243924a-3"])
+        .assert()
+        .code(1)
+        .stdout("hello: MISMATCH (no upload within S3's limits can split 5 bytes into 3 parts)\n");
+}
+
+#[test]
+fn verify_inconclusive_exit_3_with_advice() {
+    let d = Dir::new();
+    d.file("zeros", &vec![0; 20 << 20]);
+    etagsum(&d)
+        .args(["verify", "zeros", "00000000000000000000000000000000-3"])
+        .assert()
+        .code(3)
+        .stdout(starts_with("zeros: INCONCLUSIVE (none of the "))
+        .stdout(contains("part sizes from 6990507 to 10485759 bytes give 3 parts"))
+        .stdout(contains("aws s3api head-object --bucket BUCKET --key KEY --part-number 1"))
+        .stdout(contains(
+            "etagsum verify 'zeros' 00000000000000000000000000000000-3 --part-size <ContentLength>",
+        ))
+        .stdout(contains(
+            "aws s3api get-object-attributes --bucket BUCKET --key KEY --object-attributes ObjectParts",
+        ));
+    etagsum(&d)
+        .args(["verify", "zeros", &"ab".repeat(32)])
+        .assert()
+        .code(3)
+        .stdout(starts_with("zeros: INCONCLUSIVE (the remote ETag is 64 hex digits, not the 32 of an MD5"));
+    etagsum(&d)
+        .args(["verify", "zeros", "00000000000000000000000000000000", "--sse", "kms"])
+        .assert()
+        .code(3)
+        .stdout(starts_with("zeros: INCONCLUSIVE (the object is encrypted with SSE-KMS"))
+        .stdout(contains("--checksum-mode ENABLED"));
+}
+
+#[test]
+fn verify_json_has_the_contract_keys() {
+    let d = Dir::new();
+    d.file("zeros", &vec![0; 10 << 20]);
+    let out = etagsum(&d)
+        .args(["verify", "--json", "zeros", ZEROS_10MIB_8MIB])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["path"], "zeros");
+    assert_eq!(v["size"], 10485760);
+    assert_eq!(v["remote_etag"], ZEROS_10MIB_8MIB);
+    assert_eq!(v["computed_etag"], ZEROS_10MIB_8MIB);
+    assert_eq!(v["verdict"], "match");
+    assert_eq!(v["layout"], serde_json::json!({"kind": "multipart", "part_size": 8388608, "parts": 2}));
+    assert!(v["uploaders"].as_array().unwrap().contains(&"aws-cli".into()));
+    assert!(v.get("reason").is_some() && v.get("advice").is_some());
+    let out = etagsum(&d)
+        .args(["verify", "--json", "zeros", "00000000000000000000000000000000-2"])
+        .assert()
+        .code(3)
+        .get_output()
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "inconclusive");
+    assert_eq!(v["layout"], serde_json::Value::Null);
+    assert_eq!(v["computed_etag"], serde_json::Value::Null);
+    assert!(v["advice"].as_str().unwrap().contains("aws s3api head-object"));
+}
+
+#[test]
+fn hash_then_verify_round_trip_then_one_changed_byte() {
+    let d = Dir::new();
+    let mut data: Vec<u8> =
+        (0..(17 << 20) + 3).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let p = d.file("data", &data);
+    let out =
+        etagsum(&d).args(["hash", "--part-size", "5MiB", "data"]).assert().success().get_output().clone();
+    let etag = String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_string();
+    assert!(etag.ends_with("-4"), "{etag}");
+    etagsum(&d)
+        .args(["verify", "data", &etag])
+        .assert()
+        .code(0)
+        .stdout(starts_with("data: OK (part size 5 MiB (4 parts)"));
+    data[12_345_678] ^= 1;
+    std::fs::write(&p, &data).unwrap();
+    etagsum(&d).args(["verify", "data", &etag]).assert().code(3).stdout(starts_with("data: INCONCLUSIVE"));
+    etagsum(&d)
+        .args(["verify", "data", &etag, "--part-size", "5MiB"])
+        .assert()
+        .code(1)
+        .stdout(starts_with("data: MISMATCH"));
+}
+
+#[test]
+fn guess_lists_layouts_that_reproduce() {
+    let d = Dir::new();
+    d.file("zeros", &vec![0; 20_000_000]);
+    let out =
+        etagsum(&d).args(["hash", "--part-size", "7000000", "zeros"]).assert().success().get_output().clone();
+    let etag = String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_string();
+    etagsum(&d)
+        .args(["guess", "zeros", &etag])
+        .assert()
+        .code(0)
+        .stdout(contains(format!("zeros: 20000000 bytes, {etag}: 1 of ")))
+        .stdout(contains("part sizes from 6666667 to 9999999 bytes give 3 parts"))
+        .stdout(contains("\n  part size 7000000 B (3 parts)  (no catalog uploader)\n"));
+}
+
+#[test]
+fn uploaders_prints_the_catalog() {
+    let d = Dir::new();
+    etagsum(&d)
+        .arg("uploaders")
+        .assert()
+        .success()
+        .stdout(starts_with("NAME "))
+        .stdout(contains("aws-cli "))
+        .stdout(contains("rclone "))
+        .stdout(contains("s3cmd "));
+}
+
+#[test]
+fn bad_etag_bad_size_are_errors_that_say_what_was_expected() {
+    let d = Dir::new();
+    d.file("hello", b"hello");
+    etagsum(&d).args(["verify", "hello", "xyz"]).assert().code(2).stdout("").stderr(starts_with(
+        "etagsum: invalid ETag 'xyz': the digest has 3 characters; expected 32 hex digits",
+    ));
+    etagsum(&d)
+        .args(["verify", "hello", &format!("{HELLO_MD5}-0")])
+        .assert()
+        .code(2)
+        .stderr(contains("'-0' never exists"));
+    etagsum(&d)
+        .args(["hash", "--part-size", "8QB", "hello"])
+        .assert()
+        .code(2)
+        .stderr(starts_with("etagsum: invalid value '8QB' for '--part-size <SIZE>': invalid size '8QB'"));
+    etagsum(&d)
+        .args(["hash", "--part-size", "99999999999999999999", "hello"])
+        .assert()
+        .code(2)
+        .stderr(contains("does not fit in 64 bits"));
+    etagsum(&d)
+        .args(["hash", "--part-size", "0", "hello"])
+        .assert()
+        .code(2)
+        .stderr(contains("a part size of 0 bytes cannot split anything"));
+    etagsum(&d)
+        .args(["hash", "--uploader", "nope", "hello"])
+        .assert()
+        .code(2)
+        .stderr(starts_with("etagsum: unknown uploader 'nope'; expected one of: aws-cli"));
+    etagsum(&d).args(["frobnicate"]).assert().code(2).stderr(starts_with("etagsum: unrecognized subcommand"));
+}
+
+#[test]
+fn unreadable_inputs_are_errors_for_that_file_and_the_run_goes_on() {
+    let d = Dir::new();
+    d.file("hello", b"hello");
+    std::fs::create_dir(d.path().join("adir")).unwrap();
+    etagsum(&d)
+        .args(["hash", "missing", "hello", "adir", "hello"])
+        .assert()
+        .code(2)
+        .stdout(format!("{HELLO_MD5}  hello\n{HELLO_MD5}  hello\n"))
+        .stderr(
+            "etagsum: missing: No such file or directory (os error 2)\netagsum: adir: is a directory, not a file\n",
+        );
+    etagsum(&d)
+        .args(["verify", "adir", HELLO_MD5])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr("etagsum: adir: is a directory, not a file\n");
+}
+
+/// A file without read permission. Root reads everything, so as root the binary runs as `nobody`.
+#[cfg(unix)]
+#[test]
+fn file_without_read_permission() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new().tempdir_in(std::env::temp_dir()).unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let locked = dir.path().join("locked");
+    std::fs::write(&locked, b"secret").unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("etagsum");
+    let is_root = std::process::Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    let mut cmd = if is_root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(&bin);
+        c
+    } else {
+        Command::new(&bin)
+    };
+    cmd.arg("hash").arg(&locked).arg("/dev/null");
+    cmd.assert()
+        .code(2)
+        .stdout("d41d8cd98f00b204e9800998ecf8427e  /dev/null\n")
+        .stderr(format!("etagsum: {}: Permission denied (os error 13)\n", locked.display()));
+}

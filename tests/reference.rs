@@ -1,0 +1,170 @@
+//! Every engine path against the naive reference implementation, on random contents, sizes around
+//! part boundaries, layouts, window sizes, read sizes and write splits.
+
+mod common;
+
+use std::io::{self, Read, Write};
+
+use common::{reference_etag, Rng};
+use etagsum::engine::{hash_reader_windowed, EngineError, NoProgress};
+use etagsum::{Layout, MultipartHasher};
+use proptest::prelude::*;
+
+/// A reader that returns at most a few bytes per call, to put read boundaries anywhere.
+struct Trickle<'a> {
+    data: &'a [u8],
+    rng: Rng,
+    max: usize,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = (1 + self.rng.below(self.max as u64) as usize).min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+/// A size near a multiple of the part size, where off-by-one errors live.
+fn size_near_boundary(part: u64, rng: &mut Rng) -> u64 {
+    let k = rng.below(5);
+    let delta = rng.below(5) as i64 - 2;
+    (k * part).saturating_add_signed(delta)
+}
+
+fn layouts_for(size: u64, rng: &mut Rng) -> Vec<Layout> {
+    let mut layouts = vec![Layout::Single];
+    for _ in 0..3 {
+        layouts.push(Layout::Uniform { part_size: 1 + rng.below(300) });
+    }
+    // An explicit layout that adds up, with uneven parts (and sometimes an empty one).
+    let mut parts = Vec::new();
+    let mut left = size;
+    while left > 0 {
+        let p = rng.below(left + 1).max(u64::from(parts.len() % 3 != 0));
+        parts.push(p.min(left));
+        left -= p.min(left);
+    }
+    if parts.is_empty() {
+        parts.push(0);
+    }
+    layouts.push(Layout::Explicit { part_sizes: parts });
+    layouts
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn engine_matches_reference(seed in any::<u64>(), window in 1usize..400, known_size in any::<bool>()) {
+        let mut rng = Rng(seed | 1);
+        let part = 1 + rng.below(200);
+        let size = size_near_boundary(part, &mut rng);
+        let data = rng.bytes(size as usize);
+        let mut layouts = layouts_for(size, &mut rng);
+        layouts.push(Layout::Uniform { part_size: part });
+        let reader = Trickle { data: &data, rng: Rng(seed ^ 0x9e37), max: 1 + rng.below(500) as usize };
+        let expected = known_size.then_some(size);
+        let hashed = hash_reader_windowed(reader, expected, &layouts, &NoProgress, window).unwrap();
+        prop_assert_eq!(hashed.size, size);
+        for (layout, got) in layouts.iter().zip(&hashed.etags) {
+            prop_assert_eq!(got.as_ref().unwrap(), &reference_etag(&data, layout), "{:?} size {}", layout, size);
+        }
+    }
+
+    #[test]
+    fn multipart_hasher_is_independent_of_write_sizes(seed in any::<u64>()) {
+        let mut rng = Rng(seed | 1);
+        let part = 1 + rng.below(300);
+        let size = size_near_boundary(part, &mut rng);
+        let data = rng.bytes(size as usize);
+        let mut h = MultipartHasher::new(part).unwrap();
+        let mut rest = &data[..];
+        let mut closed = 0;
+        while !rest.is_empty() {
+            let n = (rng.below(2 * part) as usize).min(rest.len());
+            h.write_all(&rest[..n]).unwrap();
+            rest = &rest[n..];
+            // Parts close as soon as they are full.
+            let written = data.len() - rest.len();
+            prop_assert_eq!(h.part_digests().len(), written / part as usize);
+            closed = h.part_digests().len();
+        }
+        let (etag, parts) = h.finish_with_parts();
+        prop_assert!(parts.len() >= closed);
+        prop_assert_eq!(etag, reference_etag(&data, &Layout::Uniform { part_size: part }));
+    }
+}
+
+#[test]
+fn explicit_layout_that_does_not_add_up_is_an_error_for_that_layout_only() {
+    let data = vec![7u8; 100];
+    let layouts = [Layout::Explicit { part_sizes: vec![50, 49] }, Layout::Single];
+    for expected in [Some(100), None] {
+        let hashed = hash_reader_windowed(&data[..], expected, &layouts, &NoProgress, 16).unwrap();
+        assert!(hashed.etags[0].is_err());
+        assert_eq!(hashed.etags[1].as_ref().unwrap(), &reference_etag(&data, &Layout::Single));
+    }
+}
+
+#[test]
+fn a_source_shorter_or_longer_than_announced_is_an_error() {
+    let data = vec![1u8; 1000];
+    for announced in [999, 1001, 0] {
+        let err =
+            hash_reader_windowed(&data[..], Some(announced), &[Layout::Single], &NoProgress, 64).unwrap_err();
+        assert!(
+            matches!(err, EngineError::SizeChanged { expected, actual: 1000 } if expected == announced),
+            "{err}"
+        );
+    }
+}
+
+/// A file that shrinks while it is read (another process truncates it): an error, never a verdict.
+#[test]
+fn a_file_truncated_while_read_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shrinks");
+    std::fs::write(&path, vec![3u8; 1 << 20]).unwrap();
+    struct Truncating {
+        file: std::fs::File,
+        victim: std::fs::File,
+        read: usize,
+    }
+    impl Read for Truncating {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.read > 1000 {
+                self.victim.set_len(5000)?;
+            }
+            let len = buf.len().min(4096);
+            let n = self.file.read(&mut buf[..len])?;
+            self.read += n;
+            Ok(n)
+        }
+    }
+    let file = std::fs::File::open(&path).unwrap();
+    let victim = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    let reader = Truncating { file, victim, read: 0 };
+    let err =
+        hash_reader_windowed(reader, Some(1 << 20), &[Layout::Single], &NoProgress, 1 << 16).unwrap_err();
+    assert!(err.to_string().contains("changed size while it was read"), "{err}");
+}
+
+#[test]
+fn empty_source_gives_the_known_answers() {
+    let layouts =
+        [Layout::Single, Layout::Uniform { part_size: 8 << 20 }, Layout::Explicit { part_sizes: vec![0] }];
+    for expected in [Some(0), None] {
+        let hashed = hash_reader_windowed(&[][..], expected, &layouts, &NoProgress, 8).unwrap();
+        let got: Vec<String> = hashed.etags.iter().map(|e| e.as_ref().unwrap().to_string()).collect();
+        assert_eq!(
+            got,
+            [
+                "d41d8cd98f00b204e9800998ecf8427e",
+                "59adb24ef3cdbe0297f05b395827453f-1",
+                "59adb24ef3cdbe0297f05b395827453f-1"
+            ]
+        );
+    }
+}
