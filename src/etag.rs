@@ -7,11 +7,11 @@ use std::fmt;
 use std::str::FromStr;
 
 use base64::Engine as _;
-use md5::{Digest, Md5};
 use serde::{Serialize, Serializer};
 use thiserror::Error;
 
 use crate::layout::MAX_PARTS;
+use crate::md5x::Md5;
 
 /// A raw 16-byte MD5 digest.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -20,7 +20,9 @@ pub struct Md5Digest(pub [u8; 16]);
 impl Md5Digest {
     /// The MD5 of `data`, computed in one call.
     pub fn of(data: &[u8]) -> Md5Digest {
-        Md5Digest(Md5::digest(data).into())
+        let mut h = Md5::new();
+        h.update(data);
+        Md5Digest(h.finalize())
     }
 
     /// The 16 raw bytes.
@@ -99,10 +101,10 @@ impl Etag {
         assert!(!part_digests.is_empty(), "a multipart upload has at least one part");
         let mut h = Md5::new();
         for d in part_digests {
-            h.update(d.0);
+            h.update(&d.0);
         }
         let parts = u32::try_from(part_digests.len()).unwrap_or(u32::MAX);
-        Etag { digest: Md5Digest(h.finalize().into()), parts: Some(parts) }
+        Etag { digest: Md5Digest(h.finalize()), parts: Some(parts) }
     }
 
     /// The digest: the object's MD5, or for a multipart ETag the MD5 of the part MD5s.

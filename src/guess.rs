@@ -234,7 +234,9 @@ pub struct Guess {
 /// `etag`.
 pub fn guess_path(path: &Path, etag: &Etag, progress: &dyn Progress) -> Result<Guess, EngineError> {
     let (file, size) = engine::open(path)?;
-    guess_reader(file, size.unwrap_or(0), etag, progress)
+    guess_with(size.unwrap_or(0), etag, |layouts, size| {
+        engine::hash_file(file, Some(size), layouts, progress)
+    })
 }
 
 /// Like [`guess_path`], for a source of `size` bytes.
@@ -244,9 +246,17 @@ pub fn guess_reader<R: Read + Send>(
     etag: &Etag,
     progress: &dyn Progress,
 ) -> Result<Guess, EngineError> {
+    guess_with(size, etag, |layouts, size| engine::hash_reader(reader, Some(size), layouts, progress))
+}
+
+fn guess_with(
+    size: u64,
+    etag: &Etag,
+    hash: impl FnOnce(&[Layout], u64) -> Result<engine::Hashed, EngineError>,
+) -> Result<Guess, EngineError> {
     let candidates = candidates(size, etag);
     let layouts: Vec<Layout> = candidates.candidates.iter().map(|c| c.layout.clone()).collect();
-    let hashed = engine::hash_reader(reader, Some(size), &layouts, progress)?;
+    let hashed = hash(&layouts, size)?;
     let matches = candidates
         .candidates
         .iter()
@@ -264,11 +274,11 @@ fn roundness(k: u64) -> u32 {
     let binary = k.trailing_zeros();
     let mut decimal = 0;
     let mut d = k;
-    while d > 0 && d % 10 == 0 {
+    while d > 0 && d.is_multiple_of(10) {
         decimal += 1;
         d /= 10;
     }
-    binary.max(decimal * 3) + u32::from(k % 5 == 0)
+    binary.max(decimal * 3) + u32::from(k.is_multiple_of(5))
 }
 
 #[cfg(test)]

@@ -3,10 +3,9 @@
 
 use std::io;
 
-use md5::{Digest, Md5};
-
 use crate::etag::{Etag, Md5Digest};
 use crate::layout::LayoutError;
+use crate::md5x::Md5;
 
 /// Computes a multipart ETag from bytes written in any pieces, one part size at a time.
 ///
@@ -55,7 +54,7 @@ impl MultipartHasher {
             data = &data[take..];
             if self.filled == self.part_size {
                 let done = std::mem::take(&mut self.current);
-                self.parts.push(Md5Digest(done.finalize().into()));
+                self.parts.push(Md5Digest(done.finalize()));
                 self.filled = 0;
             }
         }
@@ -80,7 +79,7 @@ impl MultipartHasher {
     /// Like [`MultipartHasher::finish`], also returning the MD5 of every part.
     pub fn finish_with_parts(mut self) -> (Etag, Vec<Md5Digest>) {
         if self.filled > 0 || self.parts.is_empty() {
-            self.parts.push(Md5Digest(self.current.finalize().into()));
+            self.parts.push(Md5Digest(self.current.finalize()));
         }
         (Etag::multipart(&self.parts), self.parts)
     }

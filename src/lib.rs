@@ -29,6 +29,7 @@ pub mod etag;
 pub mod guess;
 pub mod hasher;
 pub mod layout;
+pub mod md5x;
 pub mod size;
 pub mod uploaders;
 pub mod verify;

@@ -45,7 +45,7 @@ pub fn display_size(bytes: u64) -> impl fmt::Display {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
                 let unit_bytes = 1u64 << shift;
-                if self.0 >= unit_bytes && self.0 % unit_bytes == 0 {
+                if self.0 >= unit_bytes && self.0.is_multiple_of(unit_bytes) {
                     return write!(f, "{} {unit}", self.0 >> shift);
                 }
             }

@@ -289,7 +289,7 @@ fn growing_layout(size: u64, steps: &[GrowthStep]) -> Option<Layout> {
         if sizes.len() as u64 + count > MAX_PARTS {
             return None;
         }
-        sizes.extend(std::iter::repeat(step.part_size).take(whole as usize));
+        sizes.extend(std::iter::repeat_n(step.part_size, whole as usize));
         if short > 0 {
             sizes.push(short);
         }
@@ -695,7 +695,7 @@ mod tests {
 
     /// `(count, size)` runs of parts, spelled out.
     fn runs(runs: &[(u64, u64)]) -> Vec<u64> {
-        runs.iter().flat_map(|&(n, p)| std::iter::repeat(p).take(n as usize)).collect()
+        runs.iter().flat_map(|&(n, p)| std::iter::repeat_n(p, n as usize)).collect()
     }
 
     /// Asserts the exact layout, and that a predicted layout keeps S3's limits and is recognised.

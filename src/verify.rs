@@ -165,7 +165,10 @@ pub fn verify_path(
     progress: &dyn Progress,
 ) -> Result<Report, VerifyError> {
     let (file, size) = engine::open(path)?;
-    verify_reader(file, size, &path.display().to_string(), remote, opts, progress)
+    let name = path.display().to_string();
+    verify_with(size, &name, remote, opts, |layouts, expected| {
+        engine::hash_file(file, expected, layouts, progress)
+    })
 }
 
 /// Verifies what `reader` yields (`size` bytes, if known) against `remote`. `name` is used in the
@@ -178,6 +181,19 @@ pub fn verify_reader<R: Read + Send>(
     opts: &VerifyOptions,
     progress: &dyn Progress,
 ) -> Result<Report, VerifyError> {
+    verify_with(size, name, remote, opts, |layouts, expected| {
+        engine::hash_reader(reader, expected, layouts, progress)
+    })
+}
+
+/// Plans, hashes with `hash` (given the layouts and the expected size) and judges.
+fn verify_with(
+    size: Option<u64>,
+    name: &str,
+    remote: &RemoteEtag,
+    opts: &VerifyOptions,
+    hash: impl FnOnce(&[Layout], Option<u64>) -> Result<engine::Hashed, EngineError>,
+) -> Result<Report, VerifyError> {
     let plan = plan(size.or(opts.remote_size), name, remote, opts)?;
     let (candidates, ctx) = match plan {
         Plan::Decided(report) => return Ok(report),
@@ -185,7 +201,7 @@ pub fn verify_reader<R: Read + Send>(
     };
     let layouts: Vec<Layout> = candidates.candidates.iter().map(|c| c.layout.clone()).collect();
     let expected = size.or(opts.remote_size);
-    let hashed = match engine::hash_reader(reader, expected, &layouts, progress) {
+    let hashed = match hash(&layouts, expected) {
         // A source that is not the remote size is not the remote object.
         Err(EngineError::SizeChanged { actual, .. }) if size.is_none() => {
             return Ok(size_mismatch(&ctx, opts.remote_size.unwrap_or_default(), actual));

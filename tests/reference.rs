@@ -168,3 +168,65 @@ fn empty_source_gives_the_known_answers() {
         );
     }
 }
+
+/// The positional reader (regular files) on every kernel this machine has, with chunks small
+/// enough to put round boundaries anywhere.
+#[test]
+fn positional_reader_matches_reference_on_every_kernel() {
+    use etagsum::engine::{hash_file_tuned, Tuning};
+    use etagsum::md5x::Kernel;
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(0x5eed);
+    for case in 0..120 {
+        let part = 1 + rng.below(700);
+        let size = size_near_boundary(part, &mut rng) + rng.below(3000) * u64::from(case % 3 == 0);
+        let data = rng.bytes(size as usize);
+        let path = dir.path().join(format!("f{case}"));
+        std::fs::write(&path, &data).unwrap();
+        let mut layouts = layouts_for(size, &mut rng);
+        layouts.push(Layout::Uniform { part_size: part });
+        for kernel in Kernel::supported() {
+            let tuning = Tuning {
+                chunk: 64 * (1 + rng.below(8) as usize),
+                positional_min: 0,
+                kernel: Some(kernel),
+                ..Tuning::default()
+            };
+            let (file, len) = etagsum::engine::open(&path).unwrap();
+            let hashed = hash_file_tuned(file, len, &layouts, &NoProgress, tuning).unwrap();
+            for (layout, got) in layouts.iter().zip(&hashed.etags) {
+                assert_eq!(
+                    got.as_ref().unwrap(),
+                    &reference_etag(&data, layout),
+                    "{kernel} {layout:?} size {size}"
+                );
+            }
+        }
+    }
+}
+
+/// A regular file that shrinks or grows while the positional reader reads it: an error.
+#[test]
+fn positional_reader_notices_a_file_that_changes_size() {
+    use etagsum::engine::{hash_file_tuned, Progress, Tuning};
+    struct Resize(std::fs::File, u64);
+    impl Progress for Resize {
+        fn advance(&self, _bytes: u64) {
+            self.0.set_len(self.1).unwrap();
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for new_len in [100_000, 3_000_000] {
+        let path = dir.path().join("changes");
+        std::fs::write(&path, vec![9u8; 2 << 20]).unwrap();
+        let resize = Resize(std::fs::OpenOptions::new().write(true).open(&path).unwrap(), new_len);
+        let (file, len) = etagsum::engine::open(&path).unwrap();
+        let tuning = Tuning { chunk: 4096, positional_min: 0, ..Tuning::default() };
+        let layouts = [Layout::Uniform { part_size: 5000 }, Layout::Single];
+        let err = hash_file_tuned(file, len, &layouts, &resize, tuning).unwrap_err();
+        assert!(
+            matches!(err, EngineError::SizeChanged { expected: 2097152, actual } if actual == new_len),
+            "{err}"
+        );
+    }
+}

@@ -214,12 +214,8 @@ fn hash_one(
         (None, true) => Some(Layout::Single),
         _ => None,
     };
-    let (source, size): (Box<dyn io::Read + Send>, Option<u64>) = if is_stdin(path) {
-        (Box::new(io::stdin()), None)
-    } else {
-        let (file, size) = engine::open(path)?;
-        (Box::new(file), size)
-    };
+    let (file, size) =
+        if is_stdin(path) { (None, None) } else { engine::open(path).map(|(f, s)| (Some(f), s))? };
     // With the size known, the uploader's layout is computed up front. For a pipe, hash the
     // layouts the uploader can choose without knowing the size and pick one at the end.
     let layouts: Vec<Layout> = match (&fixed, size) {
@@ -233,7 +229,10 @@ fn hash_one(
         (None, None) => vec![Layout::Single, Layout::Uniform { part_size: uploader.part_size }],
     };
     let bar = Bar::new(&path.display().to_string(), size, progress);
-    let hashed = engine::hash_reader(source, size, &layouts, &bar as &dyn Progress)?;
+    let hashed = match file {
+        Some(file) => engine::hash_file(file, size, &layouts, &bar as &dyn Progress)?,
+        None => engine::hash_reader(io::stdin(), None, &layouts, &bar as &dyn Progress)?,
+    };
     drop(bar);
     let size = hashed.size;
     let index = match (&fixed, layouts.len()) {

@@ -1,0 +1,406 @@
+//! The engine: reads a source once and advances many independent MD5 streams over it.
+//!
+//! A *stream* is one MD5 over a byte range of the source. Every part of every requested layout is
+//! a range; ranges that start at the same offset share one stream (see `plan`). The streams'
+//! whole 64-byte blocks go through the multi-buffer kernels of [`crate::md5x`] together, on the
+//! caller's rayon pool, so the parts of a layout, the candidates of a guess and the single-part
+//! MD5 all run side by side.
+//!
+//! Two ways to read, one plan:
+//! - a regular file of known size is read with positional reads: the engine keeps as many streams
+//!   in flight as the kernels have lanes (times the threads) and advances each by a chunk per
+//!   round, so the lanes stay full however large the parts are. Memory is bounded by lanes ×
+//!   chunk, and the ranges that are about to be needed are announced to the kernel
+//!   (`posix_fadvise(WILLNEED)`) so that a cold file is read ahead in large sequential requests;
+//! - anything else (standard input, a pipe, a device) is read front to back in windows of a few
+//!   MiB into two buffers: while the streams that cover one window advance, the next is read.
+//!
+//! A regular file is read with `pread`, never memory-mapped: a file truncated under a mapping
+//! kills the process with SIGBUS, and the promise is an error for that file, never a crash.
+
+mod plan;
+mod stream;
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use rayon::prelude::*;
+use thiserror::Error;
+
+use crate::etag::{Etag, Md5Digest};
+use crate::layout::{Layout, LayoutError};
+use crate::md5x::{Kernel, KernelError};
+use plan::Plan;
+use stream::Stream;
+
+/// Bytes read per window from a source that is read front to back.
+const WINDOW: usize = 16 << 20;
+/// Bytes each stream advances per round when the file is read with positional reads.
+const CHUNK: usize = 256 << 10;
+/// Files smaller than this are read front to back: positional reads buy nothing there.
+const POSITIONAL_MIN: u64 = 1 << 20;
+
+/// Receives progress reports while a source is hashed. The library never draws anything itself.
+pub trait Progress: Sync {
+    /// `bytes` more bytes of the source have been hashed.
+    fn advance(&self, bytes: u64);
+}
+
+/// A [`Progress`] that ignores every report.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn advance(&self, _bytes: u64) {}
+}
+
+/// Why a source could not be hashed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// Reading failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// The path names a directory.
+    #[error("is a directory, not a file")]
+    IsDirectory,
+    /// The source did not hold the number of bytes it was expected to.
+    #[error("changed size while it was read: expected {expected} bytes, read {actual}")]
+    SizeChanged {
+        /// The size announced before reading.
+        expected: u64,
+        /// The bytes actually there.
+        actual: u64,
+    },
+    /// The kernel forced with `ETAGSUM_KERNEL` cannot run here.
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+}
+
+/// What the engine computed for one source: its size and one ETag per requested layout.
+#[derive(Debug)]
+pub struct Hashed {
+    /// The number of bytes read.
+    pub size: u64,
+    /// For each requested layout, in order: its ETag, or why it does not fit the source.
+    pub etags: Vec<Result<Etag, LayoutError>>,
+    /// For each requested layout, in order: the MD5 of each of its parts (empty for a layout that
+    /// does not fit). For a single-part layout, the one digest of the whole source.
+    pub part_digests: Vec<Vec<Md5Digest>>,
+}
+
+/// How the engine reads and hashes; the defaults are right for production, tests move the
+/// boundaries around.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct Tuning {
+    /// Window of the front-to-back reader.
+    pub window: usize,
+    /// Bytes per stream per round of the positional reader.
+    pub chunk: usize,
+    /// The smallest file read with positional reads.
+    pub positional_min: u64,
+    /// The kernel; `None` for [`Kernel::from_env`].
+    pub kernel: Option<Kernel>,
+}
+
+impl Default for Tuning {
+    fn default() -> Tuning {
+        Tuning { window: WINDOW, chunk: CHUNK, positional_min: POSITIONAL_MIN, kernel: None }
+    }
+}
+
+impl Tuning {
+    fn kernel(&self) -> Result<Kernel, KernelError> {
+        match self.kernel {
+            Some(k) => Ok(k),
+            None => Kernel::from_env(),
+        }
+    }
+}
+
+/// Opens `path` for hashing: the file and its size when it is a regular file (devices and pipes
+/// report a length of 0 or nonsense), and an error for a directory.
+pub fn open(path: &Path) -> Result<(File, Option<u64>), EngineError> {
+    let file = File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(EngineError::IsDirectory);
+    }
+    Ok((file, meta.is_file().then_some(meta.len())))
+}
+
+/// Opens `path` and hashes it for every layout in one pass. A file whose size changes while it is
+/// read is an error, never a wrong result.
+pub fn hash_path(path: &Path, layouts: &[Layout], progress: &dyn Progress) -> Result<Hashed, EngineError> {
+    let (file, size) = open(path)?;
+    hash_file(file, size, layouts, progress)
+}
+
+/// Hashes an open file for every layout in one pass. `size` is its length when it is a regular
+/// file (as [`open`] gives it), `None` for a pipe or a device, which is then read front to back.
+pub fn hash_file(
+    file: File,
+    size: Option<u64>,
+    layouts: &[Layout],
+    progress: &dyn Progress,
+) -> Result<Hashed, EngineError> {
+    hash_file_tuned(file, size, layouts, progress, Tuning::default())
+}
+
+/// [`hash_file`] with explicit tuning.
+#[doc(hidden)]
+pub fn hash_file_tuned(
+    file: File,
+    size: Option<u64>,
+    layouts: &[Layout],
+    progress: &dyn Progress,
+    tuning: Tuning,
+) -> Result<Hashed, EngineError> {
+    // Positional reads pay off when several streams run side by side; one stream (a single-part
+    // MD5, a one-part upload) runs fastest reading ahead in one thread while hashing in another.
+    let parallel = |size| layouts.iter().any(|l| l.part_count(size).is_ok_and(|n| n > 1) && l.is_multipart());
+    match size {
+        Some(size) if size >= tuning.positional_min && parallel(size) => {
+            positional(&file, size, layouts, progress, tuning)
+        }
+        _ => hash_reader_tuned(file, size, layouts, progress, tuning),
+    }
+}
+
+/// Hashes everything `reader` yields for every layout in one pass, front to back. With
+/// `expected_size`, a source that yields another number of bytes is an error
+/// ([`EngineError::SizeChanged`]).
+pub fn hash_reader<R: Read + Send>(
+    reader: R,
+    expected_size: Option<u64>,
+    layouts: &[Layout],
+    progress: &dyn Progress,
+) -> Result<Hashed, EngineError> {
+    hash_reader_tuned(reader, expected_size, layouts, progress, Tuning::default())
+}
+
+/// [`hash_reader`] with a window of `window` bytes, so that tests can put window boundaries
+/// anywhere on small inputs.
+#[doc(hidden)]
+pub fn hash_reader_windowed<R: Read + Send>(
+    reader: R,
+    expected_size: Option<u64>,
+    layouts: &[Layout],
+    progress: &dyn Progress,
+    window: usize,
+) -> Result<Hashed, EngineError> {
+    hash_reader_tuned(reader, expected_size, layouts, progress, Tuning { window, ..Tuning::default() })
+}
+
+/// [`hash_reader`] with explicit tuning.
+#[doc(hidden)]
+pub fn hash_reader_tuned<R: Read + Send>(
+    mut reader: R,
+    expected_size: Option<u64>,
+    layouts: &[Layout],
+    progress: &dyn Progress,
+    tuning: Tuning,
+) -> Result<Hashed, EngineError> {
+    assert!(tuning.window > 0, "a window holds at least one byte");
+    let kernel = tuning.kernel()?;
+    let mut plan = Plan::new(layouts, expected_size);
+    let mut cur = vec![0u8; tuning.window];
+    let mut next = vec![0u8; tuning.window];
+    let mut cur_len = fill(&mut reader, &mut cur)?;
+    let mut pos = 0u64;
+    while cur_len > 0 {
+        let w1 = pos + cur_len as u64;
+        plan.open_parts_before(w1);
+        let window = &cur[..cur_len];
+        let (read, ()) =
+            rayon::join(|| fill(&mut reader, &mut next), || advance_window(kernel, &mut plan, pos, window));
+        progress.advance(cur_len as u64);
+        pos = w1;
+        std::mem::swap(&mut cur, &mut next);
+        cur_len = read?;
+    }
+    if let Some(expected) = expected_size {
+        if expected != pos {
+            return Err(EngineError::SizeChanged { expected, actual: pos });
+        }
+    }
+    Ok(plan.finish(pos))
+}
+
+/// Reads until `buf` is full or the source ends; returns the bytes read.
+fn fill<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Advances every stream over the window that starts at offset `w0`. A stream that ends inside
+/// the window and goes on (a shared prefix) needs another round.
+fn advance_window(kernel: Kernel, plan: &mut Plan, w0: u64, window: &[u8]) {
+    let w1 = w0 + window.len() as u64;
+    loop {
+        let mut items: Vec<(&mut Stream, &[u8])> = plan
+            .streams
+            .values_mut()
+            .filter_map(|s| {
+                let end = s.next_end()?.min(w1);
+                // Empty ranges (an empty part) settle as soon as the stream reaches them.
+                (s.pos <= w1 && (s.pos < end || s.next_end() == Some(s.pos)))
+                    .then(|| ((s.pos - w0) as usize, (end - w0) as usize))
+                    .map(|(a, b)| (s, &window[a..b]))
+            })
+            .collect();
+        if items.is_empty() {
+            break;
+        }
+        advance_parallel(kernel, &mut items);
+        drop(items);
+        plan.collect();
+    }
+}
+
+/// Spreads the streams over the rayon pool, each thread running the multi-buffer kernel over its
+/// share.
+fn advance_parallel(kernel: Kernel, items: &mut [(&mut Stream, &[u8])]) {
+    let threads = rayon::current_num_threads().max(1);
+    let share = items.len().div_ceil(threads).max(1);
+    items.par_chunks_mut(share).for_each(|chunk| stream::advance(kernel, chunk));
+}
+
+/// The positional reader for a regular file of `size` bytes.
+fn positional(
+    file: &File,
+    size: u64,
+    layouts: &[Layout],
+    progress: &dyn Progress,
+    tuning: Tuning,
+) -> Result<Hashed, EngineError> {
+    let kernel = tuning.kernel()?;
+    let threads = rayon::current_num_threads().max(1);
+    let in_flight = kernel.lanes() * threads;
+    let chunk = tuning.chunk.max(64) / 64 * 64;
+    let mut plan = Plan::new(layouts, Some(size));
+    let mut reported = 0u64;
+    let mut advised = 0u64;
+    // One buffer per thread. Slots are a block longer than a chunk so that lanes that read the
+    // same offset of their slots do not all land on the same cache set.
+    let slot = chunk + 64;
+    let share = in_flight.div_ceil(threads);
+    let mut buffers: Vec<Vec<u8>> = (0..threads).map(|_| vec![0u8; share * slot]).collect();
+    loop {
+        while plan.streams.len() < in_flight && plan.open_next() {}
+        // Every range that starts where a stream in flight starts must be known before that stream
+        // moves on: open the parts of the other layouts up to there too.
+        if let Some(&last) = plan.streams.keys().nth(in_flight.min(plan.streams.len()).saturating_sub(1)) {
+            plan.open_parts_before(last + 1);
+        }
+        // Announce the ranges the streams in flight will need, so that a cold file is read ahead
+        // in large sequential requests rather than chunk by chunk at many offsets.
+        let horizon = plan.streams.values().take(in_flight).filter_map(|s| s.next_end()).max().unwrap_or(0);
+        if horizon > advised {
+            read_ahead(file, advised, horizon.min(size) - advised);
+            advised = horizon;
+        }
+        let mut items: Vec<(&mut Stream, usize)> = plan
+            .streams
+            .values_mut()
+            .take(in_flight)
+            .filter_map(|s| {
+                let end = s.next_end()?;
+                Some(((end - s.pos).min(chunk as u64) as usize, s))
+            })
+            .map(|(n, s)| (s, n))
+            .collect();
+        if items.is_empty() {
+            break;
+        }
+        let share = items.len().div_ceil(threads).max(1);
+        items
+            .par_chunks_mut(share)
+            .zip(buffers.par_iter_mut())
+            .try_for_each(|(items, buf)| read_and_advance(kernel, file, size, items, buf, slot))?;
+        drop(items);
+        plan.collect();
+        let frontier = plan.streams.values().map(|s| s.pos).min().unwrap_or(size);
+        if frontier > reported {
+            progress.advance(frontier - reported);
+            reported = frontier;
+        }
+    }
+    // A file that grew while it was read: the bytes hashed are not the file's.
+    let now = file.metadata()?.len();
+    if now != size {
+        return Err(EngineError::SizeChanged { expected: size, actual: now });
+    }
+    if size > reported {
+        progress.advance(size - reported);
+    }
+    Ok(plan.finish(size))
+}
+
+/// Reads the next chunk of each stream into its slot of `buf` and advances them all.
+fn read_and_advance(
+    kernel: Kernel,
+    file: &File,
+    size: u64,
+    items: &mut [(&mut Stream, usize)],
+    buf: &mut [u8],
+    slot: usize,
+) -> Result<(), EngineError> {
+    let mut slots = buf.chunks_mut(slot);
+    let mut work: Vec<(&mut Stream, &[u8])> = Vec::with_capacity(items.len());
+    for (stream, n) in items.iter_mut() {
+        let dst = &mut slots.next().expect("a slot per stream")[..*n];
+        read_at(file, dst, stream.pos).map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof => {
+                let actual = file.metadata().map(|m| m.len()).unwrap_or(0);
+                EngineError::SizeChanged { expected: size, actual }
+            }
+            _ => EngineError::Io(e),
+        })?;
+        work.push((&mut **stream, &*dst));
+    }
+    stream::advance(kernel, &mut work);
+    Ok(())
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_read(buf, offset) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Asks the kernel to start reading `len` bytes at `offset` into the page cache. Advice only: a
+/// failure changes nothing but speed.
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+fn read_ahead(file: &File, offset: u64, len: u64) {
+    let _ = rustix::fs::fadvise(file, offset, std::num::NonZeroU64::new(len), rustix::fs::Advice::WillNeed);
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+fn read_ahead(_file: &File, _offset: u64, _len: u64) {}
