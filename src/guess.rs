@@ -235,7 +235,7 @@ pub struct Guess {
 pub fn guess_path(path: &Path, etag: &Etag, progress: &dyn Progress) -> Result<Guess, EngineError> {
     let (file, size) = engine::open(path)?;
     guess_with(size.unwrap_or(0), etag, |layouts, size| {
-        engine::hash_file(file, Some(size), layouts, progress)
+        engine::hash_file(&file, Some(size), layouts, progress)
     })
 }
 

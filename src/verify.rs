@@ -16,7 +16,7 @@ use thiserror::Error;
 use crate::engine::{self, EngineError, Progress};
 use crate::etag::{Etag, RemoteEtag};
 use crate::guess::{self, Candidate, Candidates, Interval};
-use crate::layout::Layout;
+use crate::layout::{Layout, LayoutError};
 
 /// The answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -166,8 +166,9 @@ pub fn verify_path(
 ) -> Result<Report, VerifyError> {
     let (file, size) = engine::open(path)?;
     let name = path.display().to_string();
-    verify_with(size, &name, remote, opts, |layouts, expected| {
-        engine::hash_file(file, expected, layouts, progress)
+    // A regular file can be read twice: the likely layouts first, the rest only if none matched.
+    verify_with(size, &name, remote, opts, size.is_some(), |layouts, expected| {
+        engine::hash_file(&file, expected, layouts, progress)
     })
 }
 
@@ -181,7 +182,9 @@ pub fn verify_reader<R: Read + Send>(
     opts: &VerifyOptions,
     progress: &dyn Progress,
 ) -> Result<Report, VerifyError> {
-    verify_with(size, name, remote, opts, |layouts, expected| {
+    let mut reader = Some(reader);
+    verify_with(size, name, remote, opts, false, |layouts, expected| {
+        let reader = reader.take().expect("a reader is read once");
         engine::hash_reader(reader, expected, layouts, progress)
     })
 }
@@ -192,23 +195,58 @@ fn verify_with(
     name: &str,
     remote: &RemoteEtag,
     opts: &VerifyOptions,
-    hash: impl FnOnce(&[Layout], Option<u64>) -> Result<engine::Hashed, EngineError>,
+    rereadable: bool,
+    mut hash: impl FnMut(&[Layout], Option<u64>) -> Result<engine::Hashed, EngineError>,
 ) -> Result<Report, VerifyError> {
     let plan = plan(size.or(opts.remote_size), name, remote, opts)?;
     let (candidates, ctx) = match plan {
         Plan::Decided(report) => return Ok(report),
         Plan::Hash(candidates, ctx) => (candidates, ctx),
     };
-    let layouts: Vec<Layout> = candidates.candidates.iter().map(|c| c.layout.clone()).collect();
     let expected = size.or(opts.remote_size);
-    let hashed = match hash(&layouts, expected) {
+    let mut run = |which: &[usize]| -> Result<engine::Hashed, EngineError> {
+        let layouts: Vec<Layout> = which.iter().map(|&i| candidates.candidates[i].layout.clone()).collect();
+        hash(&layouts, expected)
+    };
+    // The uploaders' layouts reproduce nearly every real ETag. When the source can be read again,
+    // they go first and the other candidates are hashed only if none of them matched: a match then
+    // costs one layout's worth of hashing, and an inconclusive answer one more read.
+    let (likely, rest): (Vec<usize>, Vec<usize>) = (0..candidates.candidates.len()).partition(|&i| {
+        matches!(candidates.candidates[i].origin, guess::Origin::Uploader | guess::Origin::Fixed)
+    });
+    let staged = rereadable && !likely.is_empty() && !rest.is_empty();
+    let first: Vec<usize> = if staged { likely.clone() } else { (0..candidates.candidates.len()).collect() };
+    let mut hashed = match run(&first) {
         // A source that is not the remote size is not the remote object.
         Err(EngineError::SizeChanged { actual, .. }) if size.is_none() => {
             return Ok(size_mismatch(&ctx, opts.remote_size.unwrap_or_default(), actual));
         }
         other => other?,
     };
-    Ok(judge(ctx, candidates, hashed))
+    let mut order = first;
+    if staged && !hashed.etags.iter().any(|e| e.as_ref().ok() == Some(&ctx.remote)) {
+        let more = run(&rest)?;
+        hashed.etags.extend(more.etags);
+        hashed.part_digests.extend(more.part_digests);
+        order.extend(rest);
+    }
+    // Put the results back in the candidates' order.
+    let mut slots: Vec<Option<(Result<Etag, LayoutError>, Vec<crate::etag::Md5Digest>)>> =
+        (0..candidates.candidates.len()).map(|_| None).collect();
+    for ((i, e), d) in order.into_iter().zip(hashed.etags).zip(hashed.part_digests) {
+        slots[i] = Some((e, d));
+    }
+    let (mut etags, mut part_digests) = (Vec::new(), Vec::new());
+    let mut kept = Vec::new();
+    for (cand, slot) in candidates.candidates.iter().zip(slots) {
+        if let Some((e, d)) = slot {
+            etags.push(e);
+            part_digests.push(d);
+            kept.push(cand.clone());
+        }
+    }
+    let hashed = engine::Hashed { size: hashed.size, etags, part_digests };
+    Ok(judge(ctx, Candidates { candidates: kept, ..candidates }, hashed))
 }
 
 /// What the verdict needs besides the hashes.

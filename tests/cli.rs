@@ -290,6 +290,12 @@ fn guess_lists_layouts_that_reproduce() {
         .stdout(contains(format!("zeros: 20000000 bytes, {etag}: 1 of ")))
         .stdout(contains("part sizes from 6666667 to 9999999 bytes give 3 parts"))
         .stdout(contains("\n  part size 7000000 B (3 parts)  (no catalog uploader)\n"));
+    // verify tries the uploaders' layouts first, then the rest of the candidates.
+    etagsum(&d)
+        .args(["verify", "zeros", &etag])
+        .assert()
+        .code(0)
+        .stdout("zeros: OK (part size 7000000 B (3 parts))\n");
 }
 
 #[test]

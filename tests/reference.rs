@@ -193,7 +193,7 @@ fn positional_reader_matches_reference_on_every_kernel() {
                 ..Tuning::default()
             };
             let (file, len) = etagsum::engine::open(&path).unwrap();
-            let hashed = hash_file_tuned(file, len, &layouts, &NoProgress, tuning).unwrap();
+            let hashed = hash_file_tuned(&file, len, &layouts, &NoProgress, tuning).unwrap();
             for (layout, got) in layouts.iter().zip(&hashed.etags) {
                 assert_eq!(
                     got.as_ref().unwrap(),
@@ -223,7 +223,7 @@ fn positional_reader_notices_a_file_that_changes_size() {
         let (file, len) = etagsum::engine::open(&path).unwrap();
         let tuning = Tuning { chunk: 4096, positional_min: 0, ..Tuning::default() };
         let layouts = [Layout::Uniform { part_size: 5000 }, Layout::Single];
-        let err = hash_file_tuned(file, len, &layouts, &resize, tuning).unwrap_err();
+        let err = hash_file_tuned(&file, len, &layouts, &resize, tuning).unwrap_err();
         assert!(
             matches!(err, EngineError::SizeChanged { expected: 2097152, actual } if actual == new_len),
             "{err}"

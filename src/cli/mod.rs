@@ -230,7 +230,7 @@ fn hash_one(
     };
     let bar = Bar::new(&path.display().to_string(), size, progress);
     let hashed = match file {
-        Some(file) => engine::hash_file(file, size, &layouts, &bar as &dyn Progress)?,
+        Some(file) => engine::hash_file(&file, size, &layouts, &bar as &dyn Progress)?,
         None => engine::hash_reader(io::stdin(), None, &layouts, &bar as &dyn Progress)?,
     };
     drop(bar);

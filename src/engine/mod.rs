@@ -135,13 +135,15 @@ pub fn open(path: &Path) -> Result<(File, Option<u64>), EngineError> {
 /// read is an error, never a wrong result.
 pub fn hash_path(path: &Path, layouts: &[Layout], progress: &dyn Progress) -> Result<Hashed, EngineError> {
     let (file, size) = open(path)?;
-    hash_file(file, size, layouts, progress)
+    hash_file(&file, size, layouts, progress)
 }
 
 /// Hashes an open file for every layout in one pass. `size` is its length when it is a regular
 /// file (as [`open`] gives it), `None` for a pipe or a device, which is then read front to back.
+/// A regular file is read from offset 0 whatever its current position, so that one open file can be
+/// hashed several times.
 pub fn hash_file(
-    file: File,
+    file: &File,
     size: Option<u64>,
     layouts: &[Layout],
     progress: &dyn Progress,
@@ -152,7 +154,7 @@ pub fn hash_file(
 /// [`hash_file`] with explicit tuning.
 #[doc(hidden)]
 pub fn hash_file_tuned(
-    file: File,
+    file: &File,
     size: Option<u64>,
     layouts: &[Layout],
     progress: &dyn Progress,
@@ -163,9 +165,27 @@ pub fn hash_file_tuned(
     let parallel = |size| layouts.iter().any(|l| l.part_count(size).is_ok_and(|n| n > 1) && l.is_multipart());
     match size {
         Some(size) if size >= tuning.positional_min && parallel(size) => {
-            positional(&file, size, layouts, progress, tuning)
+            positional(file, size, layouts, progress, tuning)
         }
-        _ => hash_reader_tuned(file, size, layouts, progress, tuning),
+        Some(_) => hash_reader_tuned(ReadAt { file, pos: 0 }, size, layouts, progress, tuning),
+        None => hash_reader_tuned(file, size, layouts, progress, tuning),
+    }
+}
+
+/// Reads a file front to back from offset 0 with positional reads, leaving its position alone.
+struct ReadAt<'a> {
+    file: &'a File,
+    pos: u64,
+}
+
+impl Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(self.file, buf, self.pos)?;
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_read(self.file, buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
     }
 }
 
@@ -290,7 +310,6 @@ fn positional(
     let chunk = tuning.chunk.max(64) / 64 * 64;
     let mut plan = Plan::new(layouts, Some(size));
     let mut reported = 0u64;
-    let mut advised = 0u64;
     // One buffer per thread. Slots are a block longer than a chunk so that lanes that read the
     // same offset of their slots do not all land on the same cache set.
     let slot = chunk + 64;
@@ -302,13 +321,6 @@ fn positional(
         // moves on: open the parts of the other layouts up to there too.
         if let Some(&last) = plan.streams.keys().nth(in_flight.min(plan.streams.len()).saturating_sub(1)) {
             plan.open_parts_before(last + 1);
-        }
-        // Announce the ranges the streams in flight will need, so that a cold file is read ahead
-        // in large sequential requests rather than chunk by chunk at many offsets.
-        let horizon = plan.streams.values().take(in_flight).filter_map(|s| s.next_end()).max().unwrap_or(0);
-        if horizon > advised {
-            read_ahead(file, advised, horizon.min(size) - advised);
-            advised = horizon;
         }
         let mut items: Vec<(&mut Stream, usize)> = plan
             .streams
@@ -394,13 +406,3 @@ fn read_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
     }
     Ok(())
 }
-
-/// Asks the kernel to start reading `len` bytes at `offset` into the page cache. Advice only: a
-/// failure changes nothing but speed.
-#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
-fn read_ahead(file: &File, offset: u64, len: u64) {
-    let _ = rustix::fs::fadvise(file, offset, std::num::NonZeroU64::new(len), rustix::fs::Advice::WillNeed);
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
-fn read_ahead(_file: &File, _offset: u64, _len: u64) {}
