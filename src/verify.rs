@@ -16,7 +16,7 @@ use thiserror::Error;
 use crate::engine::{self, EngineError, Progress};
 use crate::etag::{Etag, RemoteEtag};
 use crate::guess::{self, Candidate, Candidates, Interval};
-use crate::layout::{Layout, LayoutError};
+use crate::layout::Layout;
 
 /// The answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -230,18 +230,16 @@ fn verify_with(
         hashed.part_digests.extend(more.part_digests);
         order.extend(rest);
     }
-    // Put the results back in the candidates' order.
-    let mut slots: Vec<Option<(Result<Etag, LayoutError>, Vec<crate::etag::Md5Digest>)>> =
-        (0..candidates.candidates.len()).map(|_| None).collect();
-    for ((i, e), d) in order.into_iter().zip(hashed.etags).zip(hashed.part_digests) {
-        slots[i] = Some((e, d));
+    // Put the results back in the candidates' order, leaving out those not hashed.
+    let mut at: Vec<Option<usize>> = vec![None; candidates.candidates.len()];
+    for (k, &i) in order.iter().enumerate() {
+        at[i] = Some(k);
     }
-    let (mut etags, mut part_digests) = (Vec::new(), Vec::new());
-    let mut kept = Vec::new();
-    for (cand, slot) in candidates.candidates.iter().zip(slots) {
-        if let Some((e, d)) = slot {
-            etags.push(e);
-            part_digests.push(d);
+    let (mut etags, mut part_digests, mut kept) = (Vec::new(), Vec::new(), Vec::new());
+    for (cand, k) in candidates.candidates.iter().zip(at) {
+        if let Some(k) = k {
+            etags.push(hashed.etags[k].clone());
+            part_digests.push(std::mem::take(&mut hashed.part_digests[k]));
             kept.push(cand.clone());
         }
     }
