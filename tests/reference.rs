@@ -230,3 +230,52 @@ fn positional_reader_notices_a_file_that_changes_size() {
         );
     }
 }
+
+/// Many files at once: the small ones are hashed together in the kernels' lanes, the large ones
+/// one by one; every result is the reference's, in order.
+#[test]
+fn hash_files_matches_reference_for_every_file() {
+    use etagsum::engine::{hash_files, open, FileJob};
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(0xf11e5);
+    let mut contents = Vec::new();
+    let mut opened = Vec::new();
+    let mut layouts = Vec::new();
+    for i in 0..150 {
+        let size = match i % 10 {
+            0 => 0,
+            1 => (1 << 20) + 1 + rng.below(3 << 20),
+            _ => rng.below(5_000),
+        };
+        let data = rng.bytes(size as usize);
+        let path = dir.path().join(format!("f{i}"));
+        std::fs::write(&path, &data).unwrap();
+        layouts.push(if size > 100_000 {
+            vec![
+                Layout::Single,
+                Layout::Uniform { part_size: 1 << 20 },
+                Layout::Uniform { part_size: 777_777 },
+            ]
+        } else {
+            layouts_for(size, &mut rng)
+        });
+        opened.push(open(&path).unwrap());
+        contents.push(data);
+    }
+    let jobs: Vec<FileJob<'_>> =
+        opened.iter().zip(&layouts).map(|((f, s), l)| FileJob { file: f, size: *s, layouts: l }).collect();
+    let results = hash_files(&jobs, &NoProgress);
+    assert_eq!(results.len(), 150);
+    for ((result, data), layouts) in results.iter().zip(&contents).zip(&layouts) {
+        let hashed = result.as_ref().unwrap();
+        assert_eq!(hashed.size, data.len() as u64);
+        for (layout, got) in layouts.iter().zip(&hashed.etags) {
+            assert_eq!(
+                got.as_ref().unwrap(),
+                &reference_etag(data, layout),
+                "{layout:?} size {}",
+                data.len()
+            );
+        }
+    }
+}

@@ -169,74 +169,113 @@ fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
+/// Files hashed in one call of the engine: small ones share the kernels' lanes.
+const HASH_GROUP: usize = 256;
+
 fn hash(args: &HashArgs, progress: bool) -> Result<Exit> {
     let uploader: &Uploader = match &args.uploader {
         Some(name) => uploaders::lookup(name)?,
         None => uploaders::lookup("aws-cli")?,
     };
-    let out = io::stdout();
-    let mut out = out.lock();
+    let fixed = match (args.part_size, args.single) {
+        (Some(p), _) => Some(Layout::uniform(p)?),
+        (None, true) => Some(Layout::Single),
+        _ => None,
+    };
+    let how = How { uploader, fixed };
+    let mut out = io::stdout().lock();
     let mut status = Exit::Ok;
-    for path in &args.files {
-        match hash_one(path, args, uploader, progress) {
-            Ok((etag, layout, size, warnings)) => {
-                for w in &warnings {
-                    eprintln!("etagsum: warning: {}: {w}", path.display());
+    for group in args.files.chunks(HASH_GROUP) {
+        let prepared: Vec<Result<Prepared>> = group.iter().map(|p| prepare(p, &how)).collect();
+        let jobs: Vec<engine::FileJob<'_>> = prepared
+            .iter()
+            .filter_map(|p| p.as_ref().ok())
+            .filter_map(|p| {
+                Some(engine::FileJob { file: p.file.as_ref()?, size: p.size, layouts: &p.layouts })
+            })
+            .collect();
+        let total = jobs.iter().map(|j| j.size.unwrap_or(0)).sum();
+        let bar = Bar::new(&group[0].display().to_string(), Some(total), progress);
+        let mut results = engine::hash_files(&jobs, &bar).into_iter();
+        drop(bar);
+        for (path, prepared) in group.iter().zip(prepared) {
+            let result = prepared.and_then(|p| {
+                let hashed = match &p.file {
+                    Some(_) => results.next().expect("one result per file")?,
+                    None => {
+                        let bar = Bar::new("-", None, progress);
+                        engine::hash_reader(io::stdin(), None, &p.layouts, &bar as &dyn Progress)?
+                    }
+                };
+                settle(&how, p.layouts, hashed)
+            });
+            match result {
+                Ok((etag, layout, size, warnings)) => {
+                    for w in &warnings {
+                        eprintln!("etagsum: warning: {}: {w}", path.display());
+                    }
+                    if args.json {
+                        let v = json!({
+                            "path": path.display().to_string(),
+                            "size": size,
+                            "etag": etag,
+                            "layout": layout_json(Some(&layout), Some(size)),
+                            "warnings": warnings,
+                        });
+                        writeln!(out, "{v}")?;
+                    } else {
+                        writeln!(out, "{etag}  {}", path.display())?;
+                    }
                 }
-                if args.json {
-                    let v = json!({
-                        "path": path.display().to_string(),
-                        "size": size,
-                        "etag": etag,
-                        "layout": layout_json(Some(&layout), Some(size)),
-                        "warnings": warnings,
-                    });
-                    writeln!(out, "{v}")?;
-                } else {
-                    writeln!(out, "{etag}  {}", path.display())?;
-                }
+                Err(e) => status = status.merge(file_error(path, &format!("{e:#}"))),
             }
-            Err(e) => status = status.merge(file_error(path, &format!("{e:#}"))),
         }
     }
     out.flush()?;
     Ok(status)
 }
 
-fn hash_one(
-    path: &Path,
-    args: &HashArgs,
-    uploader: &Uploader,
-    progress: bool,
-) -> Result<(Etag, Layout, u64, Vec<String>)> {
-    let fixed = match (args.part_size, args.single) {
-        (Some(p), _) => Some(Layout::uniform(p)?),
-        (None, true) => Some(Layout::Single),
-        _ => None,
-    };
+/// How `hash` chooses a file's layout.
+struct How<'a> {
+    uploader: &'a Uploader,
+    fixed: Option<Layout>,
+}
+
+/// A file opened for `hash`, with the layouts to hash it for. Standard input has no file.
+struct Prepared {
+    file: Option<std::fs::File>,
+    size: Option<u64>,
+    layouts: Vec<Layout>,
+}
+
+fn prepare(path: &Path, how: &How<'_>) -> Result<Prepared> {
     let (file, size) =
         if is_stdin(path) { (None, None) } else { engine::open(path).map(|(f, s)| (Some(f), s))? };
     // With the size known, the uploader's layout is computed up front. For a pipe, hash the
     // layouts the uploader can choose without knowing the size and pick one at the end.
-    let layouts: Vec<Layout> = match (&fixed, size) {
+    let layouts: Vec<Layout> = match (&how.fixed, size) {
         (Some(l), _) => vec![l.clone()],
-        (None, Some(s)) => vec![uploader.layout(s).ok_or_else(|| {
+        (None, Some(s)) => vec![how.uploader.layout(s).ok_or_else(|| {
             anyhow!(
                 "{} cannot upload {s} bytes at its defaults (more than 10,000 parts or over its limits)",
-                uploader.name
+                how.uploader.name
             )
         })?],
-        (None, None) => vec![Layout::Single, Layout::Uniform { part_size: uploader.part_size }],
+        (None, None) => vec![Layout::Single, Layout::Uniform { part_size: how.uploader.part_size }],
     };
-    let bar = Bar::new(&path.display().to_string(), size, progress);
-    let hashed = match file {
-        Some(file) => engine::hash_file(&file, size, &layouts, &bar as &dyn Progress)?,
-        None => engine::hash_reader(io::stdin(), None, &layouts, &bar as &dyn Progress)?,
-    };
-    drop(bar);
+    Ok(Prepared { file, size, layouts })
+}
+
+/// Picks the layout that applies to the size read, and its ETag.
+fn settle(
+    how: &How<'_>,
+    layouts: Vec<Layout>,
+    hashed: engine::Hashed,
+) -> Result<(Etag, Layout, u64, Vec<String>)> {
     let size = hashed.size;
-    let index = match (&fixed, layouts.len()) {
-        (_, 1) => 0,
+    let uploader = how.uploader;
+    let index = match layouts.len() {
+        1 => 0,
         _ => {
             let want = uploader
                 .layout(size)
@@ -251,10 +290,9 @@ fn hash_one(
         }
     };
     let layout = layouts[index].clone();
-    let warnings = if fixed.is_some() {
-        layout.limit_warnings(size).iter().map(|w| w.to_string()).collect()
-    } else {
-        vec![]
+    let warnings = match how.fixed {
+        Some(_) => layout.limit_warnings(size).iter().map(|w| w.to_string()).collect(),
+        None => vec![],
     };
     let etag = hashed.etags.into_iter().nth(index).expect("one result per layout")?;
     Ok((etag, layout, size, warnings))

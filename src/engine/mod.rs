@@ -189,6 +189,122 @@ impl Read for ReadAt<'_> {
     }
 }
 
+/// Files up to this size are read whole and hashed together by [`hash_files`].
+const BATCH_FILE_MAX: u64 = 1 << 20;
+/// Bytes read at once for one batch of small files.
+const BATCH_BYTES: u64 = 64 << 20;
+
+/// One file for [`hash_files`]: the open file, its size as [`open`] gives it, and its layouts.
+#[derive(Clone, Copy, Debug)]
+pub struct FileJob<'a> {
+    /// The open file.
+    pub file: &'a File,
+    /// Its size, for a regular file.
+    pub size: Option<u64>,
+    /// The layouts to hash it for.
+    pub layouts: &'a [Layout],
+}
+
+/// Hashes several files, each for its layouts, with one result per file in order. Small files are
+/// read whole and hashed together, so that their streams fill the kernels' lanes as the parts of
+/// one large file do; larger files go through [`hash_file`] one after the other.
+pub fn hash_files(jobs: &[FileJob<'_>], progress: &dyn Progress) -> Vec<Result<Hashed, EngineError>> {
+    let mut out: Vec<Option<Result<Hashed, EngineError>>> = jobs.iter().map(|_| None).collect();
+    let mut batch: Vec<usize> = Vec::new();
+    let mut batch_bytes = 0;
+    let flush = |batch: &mut Vec<usize>, out: &mut Vec<Option<Result<Hashed, EngineError>>>| {
+        for (i, r) in batch.iter().zip(hash_batch(jobs, batch, progress)) {
+            out[*i] = Some(r);
+        }
+        batch.clear();
+    };
+    for (i, job) in jobs.iter().enumerate() {
+        match job.size {
+            Some(size) if size <= BATCH_FILE_MAX => {
+                if batch_bytes + size > BATCH_BYTES {
+                    flush(&mut batch, &mut out);
+                    batch_bytes = 0;
+                }
+                batch.push(i);
+                batch_bytes += size;
+            }
+            _ => out[i] = Some(hash_file(job.file, job.size, job.layouts, progress)),
+        }
+    }
+    flush(&mut batch, &mut out);
+    out.into_iter().map(|r| r.expect("every file has a result")).collect()
+}
+
+/// Reads the small files `which` of `jobs` whole and advances all their streams together.
+fn hash_batch(
+    jobs: &[FileJob<'_>],
+    which: &[usize],
+    progress: &dyn Progress,
+) -> Vec<Result<Hashed, EngineError>> {
+    if which.is_empty() {
+        return Vec::new();
+    }
+    let kernel = match Kernel::from_env() {
+        Ok(k) => k,
+        Err(_) => return which.iter().map(|_| Err(Kernel::from_env().unwrap_err().into())).collect(),
+    };
+    let read = |i: &usize| -> Result<Vec<u8>, EngineError> {
+        let job = &jobs[*i];
+        let size = job.size.unwrap_or(0);
+        let mut buf = vec![0u8; size as usize];
+        read_at(job.file, &mut buf, 0).map_err(|e| size_error(e, job.file, size))?;
+        let now = job.file.metadata()?.len();
+        if now != size {
+            return Err(EngineError::SizeChanged { expected: size, actual: now });
+        }
+        Ok(buf)
+    };
+    let bufs: Vec<Result<Vec<u8>, EngineError>> = which.par_iter().map(read).collect();
+    let mut plans: Vec<Option<(Plan, &[u8])>> = which
+        .iter()
+        .zip(&bufs)
+        .map(|(&i, buf)| {
+            let buf = buf.as_ref().ok()?;
+            let mut plan = Plan::new(jobs[i].layouts, Some(buf.len() as u64));
+            plan.open_parts_before(buf.len() as u64);
+            Some((plan, &buf[..]))
+        })
+        .collect();
+    loop {
+        let mut items: Vec<(&mut Stream, &[u8])> =
+            plans.iter_mut().flatten().flat_map(|(plan, buf)| window_items(plan, 0, buf)).collect();
+        if items.is_empty() {
+            break;
+        }
+        advance_parallel(kernel, &mut items);
+        drop(items);
+        for (plan, _) in plans.iter_mut().flatten() {
+            plan.collect();
+        }
+    }
+    let hashed: Vec<Option<Hashed>> = plans
+        .into_iter()
+        .map(|p| {
+            p.map(|(plan, data)| {
+                progress.advance(data.len() as u64);
+                plan.finish(data.len() as u64)
+            })
+        })
+        .collect();
+    hashed.into_iter().zip(bufs).map(|(h, buf)| buf.map(|_| h.expect("a plan for every file read"))).collect()
+}
+
+/// A short positional read means the file shrank.
+fn size_error(e: io::Error, file: &File, size: u64) -> EngineError {
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => {
+            let actual = file.metadata().map(|m| m.len()).unwrap_or(0);
+            EngineError::SizeChanged { expected: size, actual }
+        }
+        _ => EngineError::Io(e),
+    }
+}
+
 /// Hashes everything `reader` yields for every layout in one pass, front to back. With
 /// `expected_size`, a source that yields another number of bytes is an error
 /// ([`EngineError::SizeChanged`]).
@@ -266,19 +382,8 @@ fn fill<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 /// Advances every stream over the window that starts at offset `w0`. A stream that ends inside
 /// the window and goes on (a shared prefix) needs another round.
 fn advance_window(kernel: Kernel, plan: &mut Plan, w0: u64, window: &[u8]) {
-    let w1 = w0 + window.len() as u64;
     loop {
-        let mut items: Vec<(&mut Stream, &[u8])> = plan
-            .streams
-            .values_mut()
-            .filter_map(|s| {
-                let end = s.next_end()?.min(w1);
-                // Empty ranges (an empty part) settle as soon as the stream reaches them.
-                (s.pos <= w1 && (s.pos < end || s.next_end() == Some(s.pos)))
-                    .then(|| ((s.pos - w0) as usize, (end - w0) as usize))
-                    .map(|(a, b)| (s, &window[a..b]))
-            })
-            .collect();
+        let mut items: Vec<(&mut Stream, &[u8])> = window_items(plan, w0, window).collect();
         if items.is_empty() {
             break;
         }
@@ -286,6 +391,23 @@ fn advance_window(kernel: Kernel, plan: &mut Plan, w0: u64, window: &[u8]) {
         drop(items);
         plan.collect();
     }
+}
+
+/// The streams of `plan` that have bytes to take from the window starting at offset `w0`, each
+/// with those bytes (up to its next end).
+fn window_items<'a>(
+    plan: &'a mut Plan,
+    w0: u64,
+    window: &'a [u8],
+) -> impl Iterator<Item = (&'a mut Stream, &'a [u8])> + 'a {
+    let w1 = w0 + window.len() as u64;
+    plan.streams.values_mut().filter_map(move |s| {
+        let end = s.next_end()?.min(w1);
+        // Empty ranges (an empty part) settle as soon as the stream reaches them.
+        let ready = s.pos <= w1 && (s.pos < end || s.next_end() == Some(s.pos));
+        let (a, b) = ((s.pos - w0) as usize, (end - w0) as usize);
+        ready.then(move || (s, &window[a..b]))
+    })
 }
 
 /// Spreads the streams over the rayon pool, each thread running the multi-buffer kernel over its
@@ -372,13 +494,7 @@ fn read_and_advance(
     let mut work: Vec<(&mut Stream, &[u8])> = Vec::with_capacity(items.len());
     for (stream, n) in items.iter_mut() {
         let dst = &mut slots.next().expect("a slot per stream")[..*n];
-        read_at(file, dst, stream.pos).map_err(|e| match e.kind() {
-            io::ErrorKind::UnexpectedEof => {
-                let actual = file.metadata().map(|m| m.len()).unwrap_or(0);
-                EngineError::SizeChanged { expected: size, actual }
-            }
-            _ => EngineError::Io(e),
-        })?;
+        read_at(file, dst, stream.pos).map_err(|e| size_error(e, file, size))?;
         work.push((&mut **stream, &*dst));
     }
     stream::advance(kernel, &mut work);
