@@ -85,6 +85,8 @@ pub enum Origin {
     WholeMib,
     /// A whole number of MB (1,000,000 bytes).
     WholeMb,
+    /// A whole number of KiB or KB, tried when the interval holds few of them.
+    WholeKib,
     /// The only layout a single-part or `-1` ETag allows.
     Fixed,
 }
@@ -109,8 +111,8 @@ pub struct Candidates {
     pub interval: Option<Interval>,
     /// The layouts to try, most plausible first.
     pub candidates: Vec<Candidate>,
-    /// Whole-MiB and whole-MB part sizes of the interval (within S3's limits) left untried because
-    /// of [`MAX_WHOLE_SIZES`].
+    /// Whole-MiB, MB, KiB and KB part sizes of the interval (within S3's limits) left untried
+    /// because of [`MAX_WHOLE_SIZES`].
     pub omitted: u64,
 }
 
@@ -195,9 +197,19 @@ pub fn candidates(size: u64, etag: &Etag) -> Candidates {
     let lo = iv.min.max(MIN_PART_SIZE);
     let hi = iv.max.min(MAX_PART_SIZE);
     let mut omitted = 0;
-    for (unit, origin) in [(MIB, Origin::WholeMib), (1_000_000, Origin::WholeMb)] {
+    for (unit, origin) in [
+        (MIB, Origin::WholeMib),
+        (1_000_000, Origin::WholeMb),
+        (1 << 10, Origin::WholeKib),
+        (1000, Origin::WholeKib),
+    ] {
         let (first, last) = (lo.div_ceil(unit), hi / unit);
         if first > last {
+            continue;
+        }
+        // Whole KiB and KB are worth a try only in a narrow interval (a large part count).
+        if unit < MIB && last - first >= MAX_WHOLE_SIZES as u64 {
+            omitted += last - first + 1;
             continue;
         }
         let mut ks: Vec<u64> = (first..=last).collect();
@@ -326,6 +338,17 @@ mod tests {
         }
         let sizes: Vec<u64> = c.candidates.iter().filter_map(|c| c.layout.part_size()).collect();
         assert!(sizes.contains(&8_000_000) || (100 * MIB + 7).div_ceil(8_000_000) != 13);
+    }
+
+    #[test]
+    fn narrow_intervals_try_whole_kib_and_kb() {
+        // rclone --s3-chunk-size 5376k (5.25 MiB) and the aws cli at 5300000 bytes on 1 GiB.
+        for part in [5376 << 10, 5_300_000] {
+            let size = (1u64 << 30) + 7;
+            let n = size.div_ceil(part) as u32;
+            let c = candidates(size, &etag(n));
+            assert!(c.candidates.iter().any(|c| c.layout == Layout::Uniform { part_size: part }), "{part}");
+        }
     }
 
     #[test]

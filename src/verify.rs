@@ -119,7 +119,7 @@ pub fn layout_json(layout: Option<&Layout>, size: Option<u64>) -> serde_json::Va
             None => json!({"kind": "multipart", "part_size": part_size}),
         },
         Some(Layout::Explicit { part_sizes }) => {
-            json!({"kind": "multipart", "part_sizes": part_sizes, "parts": part_sizes.len()})
+            json!({"kind": "multipart", "part_size": null, "part_sizes": part_sizes, "parts": part_sizes.len()})
         }
     }
 }
@@ -487,7 +487,7 @@ fn judge(ctx: Ctx, cands: Candidates, hashed: engine::Hashed) -> Report {
         .interval
         .map(|Interval { min, max }| format!("part sizes from {min} to {max} bytes give {n} parts"));
     let omitted = if cands.omitted > 0 {
-        format!(" ({} more whole-MiB/MB sizes left untried)", cands.omitted)
+        format!(" ({} more whole-unit part sizes left untried)", cands.omitted)
     } else {
         String::new()
     };

@@ -393,7 +393,7 @@ fn guess(args: &GuessArgs, progress: bool) -> Result<Exit> {
             _ => String::new(),
         };
         let omitted = if g.candidates.omitted > 0 {
-            format!(", {} more whole-MiB/MB sizes left untried", g.candidates.omitted)
+            format!(", {} more whole-unit part sizes left untried", g.candidates.omitted)
         } else {
             String::new()
         };
