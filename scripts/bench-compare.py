@@ -14,7 +14,6 @@ The machine is printed first: numbers mean nothing without it.
 import argparse
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -157,12 +156,20 @@ def main():
         mpath = os.path.join(tmp, f"etagsum-bench-{msize}.bin")
         make_file(mpath, msize)
         print(f"\npeak resident memory, {msize} byte file:")
-        for name, cmd in [("etagsum hash", [es, "hash", mpath]), ("etagsum hash --single", [es, "hash", "--single", mpath])]:
-            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-            run(cmd, env)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-            # ru_maxrss of children is the maximum over all children so far, in KiB.
-            print(f"{name:<{width}} {max(after, before) / 1024:7.1f} MiB (max over children so far)")
+        for name, cmd in [
+            ("etagsum hash (8 MiB parts)", [es, "hash", mpath]),
+            ("etagsum hash --single", [es, "hash", "--single", mpath]),
+            ("etagsum verify (aws-cli ETag)", None),
+        ]:
+            if cmd is None:
+                etag4 = run([es, "hash", mpath], stdout=subprocess.PIPE)[1].stdout.split()[0].decode()
+                cmd = [es, "verify", mpath, etag4]
+            p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+            _, status, usage = os.wait4(p.pid, 0)
+            if status != 0:
+                sys.exit(f"bench: {cmd} failed")
+            # ru_maxrss is in KiB on Linux.
+            print(f"{name:<{width}} {usage.ru_maxrss / 1024:7.1f} MiB peak resident")
 
 
 if __name__ == "__main__":
