@@ -10,8 +10,10 @@
 //! - a regular file of known size is read with positional reads: the engine keeps as many streams
 //!   in flight as the kernels have lanes (times the threads) and advances each by a chunk per
 //!   round, so the lanes stay full however large the parts are. Memory is bounded by lanes ×
-//!   chunk, and the ranges that are about to be needed are announced to the kernel
-//!   (`posix_fadvise(WILLNEED)`) so that a cold file is read ahead in large sequential requests;
+//!   chunk. Cold files rely on the kernel's own readahead: announcing the ranges ahead with
+//!   `posix_fadvise(WILLNEED)` measured slower;
+//! - a file whose layouts give a single stream (a plain MD5, a one-part upload) is read front to
+//!   back like a pipe, reading ahead in one thread while hashing in another;
 //! - anything else (standard input, a pipe, a device) is read front to back in windows of a few
 //!   MiB into two buffers: while the streams that cover one window advance, the next is read.
 //!
