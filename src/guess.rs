@@ -119,18 +119,7 @@ pub struct Candidates {
 /// The layouts to try for an object of `size` bytes whose ETag is `etag`.
 pub fn candidates(size: u64, etag: &Etag) -> Candidates {
     let predicted = uploaders::predicted_layouts(size);
-    let who = |layout: &Layout| -> Vec<&'static str> {
-        let Ok(ranges) = layout.part_ranges(size) else { return Vec::new() };
-        let mut names: Vec<&'static str> = predicted
-            .iter()
-            .filter(|(l, _)| {
-                l.is_multipart() == layout.is_multipart() && l.part_ranges(size).is_ok_and(|r| r == ranges)
-            })
-            .flat_map(|(_, names)| names.iter().copied())
-            .collect();
-        names.dedup();
-        names
-    };
+    let who = |layout: &Layout| uploaders::consistent_with(layout, size);
     let Some(parts) = etag.parts() else {
         let layout = Layout::Single;
         let uploaders = who(&layout);
