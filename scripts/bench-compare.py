@@ -6,7 +6,7 @@ Usage: scripts/bench-compare.py [--size 1GiB] [--file PATH] [--runs 3] [--cold] 
 Every number is the best of --runs wall-clock times on a page-cached file (the file is read once
 before timing). Throughput ratios are anchor_time / etagsum_time: above 1 means etagsum is faster.
 With --cold, the file is evicted from the page cache (posix_fadvise DONTNEED) before each run of
-etagsum and of `cat FILE > /dev/null`, and the two are compared. With --memory-file-size, peak
+etagsum and of `cat FILE > /dev/null`; the two take turns and are compared. With --memory-file-size, peak
 resident memory of `etagsum hash` on a file of that size is measured (ru_maxrss of the child).
 The machine is printed first: numbers mean nothing without it.
 """
@@ -105,10 +105,15 @@ def main():
     ap.add_argument("--kernels", default="", help="comma-separated ETAGSUM_KERNEL values to force, e.g. avx2,portable")
     args = ap.parse_args()
 
-    size = parse_size(args.size)
     tmp = tempfile.gettempdir()
-    path = args.file or os.path.join(tmp, f"etagsum-bench-{size}.bin")
-    make_file(path, size)
+    if args.file:
+        # A file of the user's is measured as it is, never rewritten.
+        path = args.file
+        size = os.path.getsize(path)
+    else:
+        size = parse_size(args.size)
+        path = os.path.join(tmp, f"etagsum-bench-{size}.bin")
+        make_file(path, size)
     warm(path)
     es = args.etagsum
     if not os.access(es, os.X_OK):
@@ -145,10 +150,19 @@ def main():
 
     if args.cold:
         print("\ncold file (evicted with posix_fadvise DONTNEED before each run):")
-        t_cat = best(f"cat '{path}' > /dev/null", args.runs, before=lambda: evict(path))
-        t_es = best([es, "hash", "--part-size", "8MiB", path], args.runs, env, before=lambda: evict(path))
+        # A disk's speed drifts from second to second: the two commands take turns, and each pair
+        # of runs gives a ratio as well.
+        cats, ess = [], []
+        for _ in range(args.runs):
+            evict(path)
+            cats.append(run(f"cat '{path}' > /dev/null")[0])
+            evict(path)
+            ess.append(run([es, "hash", "--part-size", "8MiB", path], env)[0])
+        t_cat, t_es = min(cats), min(ess)
+        pairs = sorted(c / e for c, e in zip(cats, ess))
         print(f"{'cat FILE > /dev/null':<{width}} {t_cat:7.3f} s {size / t_cat / 1e9:6.2f} GB/s")
         print(f"{'etagsum hash --part-size 8MiB':<{width}} {t_es:7.3f} s {size / t_es / 1e9:6.2f} GB/s  {t_cat / t_es:5.2f}x cat")
+        print(f"{'  run by run, cat time / etagsum time (median)':<{width}} {pairs[len(pairs) // 2]:5.2f}x")
         warm(path)
 
     if args.memory_file_size:

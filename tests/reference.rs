@@ -173,7 +173,7 @@ fn empty_source_gives_the_known_answers() {
 /// enough to put round boundaries anywhere.
 #[test]
 fn positional_reader_matches_reference_on_every_kernel() {
-    use etagsum::engine::{hash_file_tuned, Tuning};
+    use etagsum::engine::{hash_file_tuned, Prefetch, Tuning};
     use etagsum::md5x::Kernel;
     let dir = tempfile::tempdir().unwrap();
     let mut rng = Rng(0x5eed);
@@ -186,10 +186,16 @@ fn positional_reader_matches_reference_on_every_kernel() {
         let mut layouts = layouts_for(size, &mut rng);
         layouts.push(Layout::Uniform { part_size: part });
         for kernel in Kernel::supported() {
+            // The prefetcher reads pieces of any size a few bytes ahead of the streams, or everything
+            // is cached (this test's files are), or there is none: the results never change.
+            let prefetch = [Prefetch::Always, Prefetch::Auto, Prefetch::Never][rng.below(3) as usize];
             let tuning = Tuning {
                 chunk: 64 * (1 + rng.below(8) as usize),
                 positional_min: 0,
                 kernel: Some(kernel),
+                prefetch,
+                piece: 1 + rng.below(5000) as usize,
+                lag: Some(1 + rng.below(20_000)),
                 ..Tuning::default()
             };
             let (file, len) = etagsum::engine::open(&path).unwrap();
@@ -205,10 +211,40 @@ fn positional_reader_matches_reference_on_every_kernel() {
     }
 }
 
+/// A file evicted from the page cache: the prefetcher finds it cold, reads it front to back ahead
+/// of the streams, and the results are the reference's.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_cold_file_is_read_ahead_and_hashed_right() {
+    use etagsum::engine::{hash_file_tuned, Prefetch, Tuning};
+    use rustix::fs::{fadvise, Advice};
+    use rustix::io::{preadv2, Errno, IoSliceMut, ReadWriteFlags};
+    // Under the target directory, on the disk: a tmpfs file cannot be evicted.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let path = dir.path().join("cold");
+    let data = Rng(0xc01d).bytes(24 << 20);
+    std::fs::write(&path, &data).unwrap();
+    let layouts =
+        [Layout::Uniform { part_size: 1 << 20 }, Layout::Uniform { part_size: 5_000_000 }, Layout::Single];
+    for (piece, lag) in [(256 << 10, Some(4 << 20)), (1 << 20, None)] {
+        let file = std::fs::File::open(&path).unwrap();
+        file.sync_all().unwrap();
+        fadvise(&file, 0, None, Advice::DontNeed).unwrap();
+        let mut byte = [0u8; 1];
+        let probe = preadv2(&file, &mut [IoSliceMut::new(&mut byte)], 12 << 20, ReadWriteFlags::NOWAIT);
+        assert_eq!(probe, Err(Errno::AGAIN), "the file should have left the page cache");
+        let tuning = Tuning { positional_min: 0, prefetch: Prefetch::Auto, piece, lag, ..Tuning::default() };
+        let hashed = hash_file_tuned(&file, Some(data.len() as u64), &layouts, &NoProgress, tuning).unwrap();
+        for (layout, got) in layouts.iter().zip(&hashed.etags) {
+            assert_eq!(got.as_ref().unwrap(), &reference_etag(&data, layout), "{layout:?}");
+        }
+    }
+}
+
 /// A regular file that shrinks or grows while the positional reader reads it: an error.
 #[test]
 fn positional_reader_notices_a_file_that_changes_size() {
-    use etagsum::engine::{hash_file_tuned, Progress, Tuning};
+    use etagsum::engine::{hash_file_tuned, Prefetch, Progress, Tuning};
     struct Resize(std::fs::File, u64);
     impl Progress for Resize {
         fn advance(&self, _bytes: u64) {
@@ -216,12 +252,22 @@ fn positional_reader_notices_a_file_that_changes_size() {
         }
     }
     let dir = tempfile::tempdir().unwrap();
-    for new_len in [100_000, 3_000_000] {
+    // With a prefetcher that waits for room a few KiB ahead, and with none.
+    for (new_len, prefetch) in
+        [100_000, 3_000_000].into_iter().flat_map(|n| [Prefetch::Always, Prefetch::Never].map(|p| (n, p)))
+    {
         let path = dir.path().join("changes");
         std::fs::write(&path, vec![9u8; 2 << 20]).unwrap();
         let resize = Resize(std::fs::OpenOptions::new().write(true).open(&path).unwrap(), new_len);
         let (file, len) = etagsum::engine::open(&path).unwrap();
-        let tuning = Tuning { chunk: 4096, positional_min: 0, ..Tuning::default() };
+        let tuning = Tuning {
+            chunk: 4096,
+            positional_min: 0,
+            prefetch,
+            piece: 3000,
+            lag: Some(10_000),
+            ..Tuning::default()
+        };
         let layouts = [Layout::Uniform { part_size: 5000 }, Layout::Single];
         let err = hash_file_tuned(&file, len, &layouts, &resize, tuning).unwrap_err();
         assert!(

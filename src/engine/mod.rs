@@ -10,8 +10,9 @@
 //! - a regular file of known size is read with positional reads: the engine keeps as many streams
 //!   in flight as the kernels have lanes (times the threads) and advances each by a chunk per
 //!   round, so the lanes stay full however large the parts are. Memory is bounded by lanes ×
-//!   chunk. Cold files rely on the kernel's own readahead: announcing the ranges ahead with
-//!   `posix_fadvise(WILLNEED)` measured slower;
+//!   chunk. What is not in the page cache is read front to back by a prefetcher thread ahead of
+//!   the streams, which only take bytes it has passed (see `prefetch`): the disk sees one
+//!   sequential read, as from `cat`, instead of dozens of scattered ones;
 //! - a file whose layouts give a single stream (a plain MD5, a one-part upload) is read front to
 //!   back like a pipe, reading ahead in one thread while hashing in another;
 //! - anything else (standard input, a pipe, a device) is read front to back in windows of a few
@@ -21,6 +22,7 @@
 //! kills the process with SIGBUS, and the promise is an error for that file, never a crash.
 
 mod plan;
+mod prefetch;
 mod stream;
 
 use std::fs::File;
@@ -34,6 +36,9 @@ use crate::etag::{Etag, Md5Digest};
 use crate::layout::{Layout, LayoutError};
 use crate::md5x::{Kernel, KernelError};
 use plan::Plan;
+use prefetch::Gate;
+#[doc(hidden)]
+pub use prefetch::Prefetch;
 use stream::Stream;
 
 /// Bytes read per window from a source that is read front to back.
@@ -42,6 +47,15 @@ const WINDOW: usize = 16 << 20;
 const CHUNK: usize = 256 << 10;
 /// Files smaller than this are read front to back: positional reads buy nothing there.
 const POSITIONAL_MIN: u64 = 1 << 20;
+/// Bytes the prefetcher reads at once from a cold file.
+const PIECE: usize = 256 << 10;
+/// How far the prefetcher may run ahead of the slowest stream, at least...
+const LAG_MIN: u64 = 256 << 20;
+/// ...and at most: the bytes ahead wait in the page cache.
+const LAG_MAX: u64 = 1 << 30;
+/// ...so that this many of the largest parts can run side by side: fewer lanes than that hash
+/// slower than a disk reads.
+const LAG_PARTS: u64 = 16;
 
 /// Receives progress reports while a source is hashed. The library never draws anything itself.
 pub trait Progress: Sync {
@@ -105,11 +119,26 @@ pub struct Tuning {
     pub positional_min: u64,
     /// The kernel; `None` for [`Kernel::from_env`].
     pub kernel: Option<Kernel>,
+    /// Whether the positional reader reads ahead front to back.
+    pub prefetch: Prefetch,
+    /// Bytes the prefetcher reads at once.
+    pub piece: usize,
+    /// How far the prefetcher may run ahead of the slowest stream; `None` for room for
+    /// [`LAG_PARTS`] of the largest parts, within [`LAG_MIN`] and [`LAG_MAX`].
+    pub lag: Option<u64>,
 }
 
 impl Default for Tuning {
     fn default() -> Tuning {
-        Tuning { window: WINDOW, chunk: CHUNK, positional_min: POSITIONAL_MIN, kernel: None }
+        Tuning {
+            window: WINDOW,
+            chunk: CHUNK,
+            positional_min: POSITIONAL_MIN,
+            kernel: None,
+            prefetch: Prefetch::Auto,
+            piece: PIECE,
+            lag: None,
+        }
     }
 }
 
@@ -420,7 +449,8 @@ fn advance_parallel(kernel: Kernel, items: &mut [(&mut Stream, &[u8])]) {
     items.par_chunks_mut(share).for_each(|chunk| stream::advance(kernel, chunk));
 }
 
-/// The positional reader for a regular file of `size` bytes.
+/// The positional reader for a regular file of `size` bytes, with a prefetcher that reads what
+/// is not cached front to back ahead of the streams (see `prefetch`).
 fn positional(
     file: &File,
     size: u64,
@@ -429,6 +459,52 @@ fn positional(
     tuning: Tuning,
 ) -> Result<Hashed, EngineError> {
     let kernel = tuning.kernel()?;
+    let prefetching = match tuning.prefetch {
+        Prefetch::Never => false,
+        Prefetch::Always => true,
+        Prefetch::Auto => cfg!(target_os = "linux"),
+    };
+    let gate = Gate::new(!prefetching);
+    std::thread::scope(|scope| {
+        if prefetching {
+            let largest = layouts.iter().filter_map(|l| largest_part(l, size)).max().unwrap_or(0);
+            let lag = tuning.lag.unwrap_or(largest.saturating_mul(LAG_PARTS).clamp(LAG_MIN, LAG_MAX));
+            let (piece, lag) = (tuning.piece.max(1), lag.max(1));
+            let gate = &gate;
+            scope.spawn(move || prefetch::run(file, size, tuning.prefetch, piece, lag, gate));
+        }
+        // The prefetcher must stop however the hashers end, or the scope would wait for it forever.
+        struct Stop<'a>(&'a Gate);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.stop();
+            }
+        }
+        let _stop = Stop(&gate);
+        hash_positional(kernel, file, size, layouts, progress, tuning, &gate)
+    })
+}
+
+/// The largest part of a multipart layout on `size` bytes.
+fn largest_part(layout: &Layout, size: u64) -> Option<u64> {
+    match layout {
+        Layout::Single => None,
+        Layout::Uniform { part_size } => Some((*part_size).min(size)),
+        Layout::Explicit { part_sizes } => part_sizes.iter().copied().max(),
+    }
+}
+
+/// Advances the streams of every layout by positional reads, taking only bytes below the gate's
+/// frontier.
+fn hash_positional(
+    kernel: Kernel,
+    file: &File,
+    size: u64,
+    layouts: &[Layout],
+    progress: &dyn Progress,
+    tuning: Tuning,
+    gate: &Gate,
+) -> Result<Hashed, EngineError> {
     let threads = rayon::current_num_threads().max(1);
     let in_flight = kernel.lanes() * threads;
     let chunk = tuning.chunk.max(64) / 64 * 64;
@@ -446,15 +522,28 @@ fn positional(
         if let Some(&last) = plan.streams.keys().nth(in_flight.min(plan.streams.len()).saturating_sub(1)) {
             plan.open_parts_before(last + 1);
         }
+        let Some(done) = plan.streams.values().map(|s| s.pos).min() else { break };
+        if done > reported {
+            progress.advance(done - reported);
+            reported = done;
+        }
+        // The slowest stream in flight: the gate must open past it for the round to take anything.
+        let floor = plan.streams.values().take(in_flight).map(|s| s.pos).min().unwrap_or(done);
+        gate.set_floor(floor);
+        let mut frontier = gate.frontier();
+        if frontier <= floor {
+            frontier = gate.wait_past(floor);
+        }
         let mut items: Vec<(&mut Stream, usize)> = plan
             .streams
             .values_mut()
             .take(in_flight)
             .filter_map(|s| {
                 let end = s.next_end()?;
-                Some(((end - s.pos).min(chunk as u64) as usize, s))
+                let n = (end.min(frontier).saturating_sub(s.pos)).min(chunk as u64) as usize;
+                // Empty ranges (an empty part) settle as soon as the stream reaches them.
+                (n > 0 || end == s.pos).then_some((s, n))
             })
-            .map(|(n, s)| (s, n))
             .collect();
         if items.is_empty() {
             break;
@@ -466,11 +555,6 @@ fn positional(
             .try_for_each(|(items, buf)| read_and_advance(kernel, file, size, items, buf, slot))?;
         drop(items);
         plan.collect();
-        let frontier = plan.streams.values().map(|s| s.pos).min().unwrap_or(size);
-        if frontier > reported {
-            progress.advance(frontier - reported);
-            reported = frontier;
-        }
     }
     // A file that grew while it was read: the bytes hashed are not the file's.
     let now = file.metadata()?.len();

@@ -1,0 +1,182 @@
+//! Reading a cold file front to back while the hashers work at many offsets behind.
+//!
+//! The positional reader advances dozens of streams, one per part, each at its own offset: 64
+//! streams of 8 MiB parts are spread over 512 MiB of the file. From the page cache that costs
+//! nothing, but on a cold file those scattered reads defeat the kernel's readahead and the disk
+//! delivers a fraction of what a front-to-back read gets from it.
+//!
+//! So a prefetcher thread reads the file front to back, as `cat` would, and publishes how far it
+//! got (the *frontier*); the hashers only take bytes below it, which the page cache then holds. A
+//! piece that is already cached (a probe with `RWF_NOWAIT` finds its first and last pages) is not
+//! read again, so a warm file costs the prefetcher a couple of system calls per piece, and the
+//! hashers never wait. The prefetcher keeps at most a `lag` of bytes ahead of the slowest stream,
+//! so that what it brings in is still cached when the hashers get there.
+//!
+//! The prefetcher never decides anything about the result: it stops at the first error or short
+//! read and opens the gate, and the hashers' own reads meet the same condition and report it.
+
+use std::fs::File;
+use std::sync::{Condvar, Mutex, PoisonError};
+
+/// Whether the positional reader runs a prefetcher.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prefetch {
+    /// Read ahead what is not cached, where the platform can tell (Linux); elsewhere, never.
+    Auto,
+    /// Read every piece ahead, cached or not (tests: the gate works on any machine).
+    Always,
+    /// Never: the hashers read where they are.
+    Never,
+}
+
+/// The shared state between the prefetcher and the hashers.
+pub(super) struct Gate {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+struct State {
+    /// Every byte below this offset has been read ahead (or found cached).
+    frontier: u64,
+    /// The position of the slowest stream.
+    floor: u64,
+    /// The hashers are finished (or failed): the prefetcher stops.
+    stopped: bool,
+}
+
+impl Gate {
+    /// A gate with nothing read yet, or a gate that is open from the start.
+    pub(super) fn new(open: bool) -> Gate {
+        let frontier = if open { u64::MAX } else { 0 };
+        Gate { state: Mutex::new(State { frontier, floor: 0, stopped: false }), changed: Condvar::new() }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // The state is a few integers; a panic elsewhere cannot leave it torn.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How far the bytes have been read ahead.
+    pub(super) fn frontier(&self) -> u64 {
+        self.lock().frontier
+    }
+
+    /// Waits until the frontier passes `pos`; returns the frontier.
+    pub(super) fn wait_past(&self, pos: u64) -> u64 {
+        let mut s = self.lock();
+        while s.frontier <= pos {
+            s = self.changed.wait(s).unwrap_or_else(PoisonError::into_inner);
+        }
+        s.frontier
+    }
+
+    /// The slowest stream has reached `floor`.
+    pub(super) fn set_floor(&self, floor: u64) {
+        let mut s = self.lock();
+        if floor > s.floor {
+            s.floor = floor;
+            self.changed.notify_all();
+        }
+    }
+
+    /// The hashers are done: lets the prefetcher go.
+    pub(super) fn stop(&self) {
+        self.lock().stopped = true;
+        self.changed.notify_all();
+    }
+
+    fn publish(&self, frontier: u64) {
+        self.lock().frontier = frontier;
+        self.changed.notify_all();
+    }
+
+    /// Waits until `pos` is within `lag` of the floor; false when the hashers stopped.
+    fn wait_for_room(&self, pos: u64, lag: u64) -> bool {
+        let mut s = self.lock();
+        while !s.stopped && pos >= s.floor.saturating_add(lag) {
+            s = self.changed.wait(s).unwrap_or_else(PoisonError::into_inner);
+        }
+        !s.stopped
+    }
+
+    fn stopped(&self) -> bool {
+        self.lock().stopped
+    }
+}
+
+/// Whether a range of a file sits in the page cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cached {
+    Yes,
+    No,
+    /// The platform or the file system cannot tell.
+    Unknown,
+}
+
+/// The longest range one probe vouches for: a cached run is crossed in a few steps, but a probe
+/// looks at only two pages of its range.
+const MAX_STEP: u64 = 64 << 20;
+
+/// Reads `file` (of `size` bytes) front to back in pieces of `piece` bytes, keeping within `lag`
+/// bytes of the slowest stream, and opens the gate as it goes. Returns when the file is read, the
+/// hashers stop, or a read fails; the gate is then open.
+pub(super) fn run(file: &File, size: u64, mode: Prefetch, piece: usize, lag: u64, gate: &Gate) {
+    let mut buf = vec![0u8; piece];
+    let mut pos = 0u64;
+    // A run of cached pieces is probed in steps that double, so that a warm file costs a few
+    // dozen probes and the hashers find the gate open almost at once.
+    let mut step = piece as u64;
+    while pos < size && !gate.stopped() {
+        let cached = match mode {
+            Prefetch::Always => Cached::No,
+            _ => probe(file, pos, size.min(pos + step)),
+        };
+        match cached {
+            Cached::Yes => {
+                pos = size.min(pos + step);
+                step = (step * 2).min(MAX_STEP);
+            }
+            // Nothing tells warm from cold here: the hashers read where they are, as they do on a
+            // warm file.
+            Cached::Unknown => break,
+            Cached::No => {
+                step = piece as u64;
+                if !gate.wait_for_room(pos, lag) {
+                    break;
+                }
+                let end = size.min(pos + step);
+                if super::read_at(file, &mut buf[..(end - pos) as usize], pos).is_err() {
+                    break;
+                }
+                pos = end;
+            }
+        }
+        gate.publish(pos);
+    }
+    gate.publish(u64::MAX);
+}
+
+/// Whether the first and the last page of `start..end` are cached, without reading the disk.
+#[cfg(target_os = "linux")]
+fn probe(file: &File, start: u64, end: u64) -> Cached {
+    use rustix::io::{preadv2, Errno, IoSliceMut, ReadWriteFlags};
+    let page = |offset: u64| {
+        let mut byte = [0u8; 1];
+        match preadv2(file, &mut [IoSliceMut::new(&mut byte)], offset, ReadWriteFlags::NOWAIT) {
+            Ok(1) => Cached::Yes,
+            Err(Errno::AGAIN) => Cached::No,
+            // Past the end (the file shrank), or no support for RWF_NOWAIT.
+            _ => Cached::Unknown,
+        }
+    };
+    match page(start) {
+        Cached::Yes => page(end - 1),
+        other => other,
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn probe(_file: &File, _start: u64, _end: u64) -> Cached {
+    Cached::Unknown
+}
