@@ -47,6 +47,9 @@ const WINDOW: usize = 16 << 20;
 const CHUNK: usize = 256 << 10;
 /// Files smaller than this are read front to back: positional reads buy nothing there.
 const POSITIONAL_MIN: u64 = 1 << 20;
+/// Smaller files are left to the kernel's readahead: a few streams over a few MiB read well
+/// enough, and the prefetcher's thread would cost more than it saves.
+const PREFETCH_MIN: u64 = 16 << 20;
 /// Bytes the prefetcher reads at once from a cold file.
 const PIECE: usize = 256 << 10;
 /// How far the prefetcher may run ahead of the slowest stream, at least...
@@ -462,7 +465,7 @@ fn positional(
     let prefetching = match tuning.prefetch {
         Prefetch::Never => false,
         Prefetch::Always => true,
-        Prefetch::Auto => cfg!(target_os = "linux"),
+        Prefetch::Auto => cfg!(target_os = "linux") && size >= PREFETCH_MIN,
     };
     let gate = Gate::new(!prefetching);
     std::thread::scope(|scope| {
@@ -471,7 +474,13 @@ fn positional(
             let lag = tuning.lag.unwrap_or(largest.saturating_mul(LAG_PARTS).clamp(LAG_MIN, LAG_MAX));
             let (piece, lag) = (tuning.piece.max(1), lag.max(1));
             let gate = &gate;
-            scope.spawn(move || prefetch::run(file, size, tuning.prefetch, piece, lag, gate));
+            let spawned = std::thread::Builder::new()
+                .name("etagsum-prefetch".into())
+                .spawn_scoped(scope, move || prefetch::run(file, size, tuning.prefetch, piece, lag, gate));
+            // No thread to spare: the streams read where they are, as without a prefetcher.
+            if spawned.is_err() {
+                gate.open();
+            }
         }
         // The prefetcher must stop however the hashers end, or the scope would wait for it forever.
         struct Stop<'a>(&'a Gate);

@@ -8,9 +8,18 @@
 //! So a prefetcher thread reads the file front to back, as `cat` would, and publishes how far it
 //! got (the *frontier*); the hashers only take bytes below it, which the page cache then holds. A
 //! piece that is already cached (a probe with `RWF_NOWAIT` finds its first and last pages) is not
-//! read again, so a warm file costs the prefetcher a couple of system calls per piece, and the
-//! hashers never wait. The prefetcher keeps at most a `lag` of bytes ahead of the slowest stream,
-//! so that what it brings in is still cached when the hashers get there.
+//! read again, and cached runs are crossed in doubling steps, so a warm file costs the
+//! prefetcher a few dozen system calls and the hashers hardly wait. The prefetcher keeps at most
+//! a `lag` of bytes ahead of the slowest stream, so that what it brings in is still cached when
+//! the hashers get there.
+//!
+//! Measured on the development machine (Zen 4, 2 cores, a virtual disk with 8 MiB readahead),
+//! 1 GiB evicted with `posix_fadvise(DONTNEED)`, 8 MiB parts: 0.43-0.46 s with the prefetcher,
+//! 0.66 s without, against 0.45 s for `cat`. Warm, the two are the same (0.13 s).
+//!
+//! What sequential reading costs: a part can only be finished after the prefetcher passed its
+//! end, so the last parts' MD5 chains run after the disk is done. With 8 MiB parts that tail is a
+//! few milliseconds; with a 1 GiB file of 64 MiB parts it measured 10% of the run.
 //!
 //! The prefetcher never decides anything about the result: it stops at the first error or short
 //! read and opens the gate, and the hashers' own reads meet the same condition and report it.
@@ -22,7 +31,8 @@ use std::sync::{Condvar, Mutex, PoisonError};
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Prefetch {
-    /// Read ahead what is not cached, where the platform can tell (Linux); elsewhere, never.
+    /// Read ahead what is not cached in files of 16 MiB or more, where the platform can tell
+    /// (Linux); elsewhere, never.
     Auto,
     /// Read every piece ahead, cached or not (tests: the gate works on any machine).
     Always,
@@ -84,6 +94,11 @@ impl Gate {
     pub(super) fn stop(&self) {
         self.lock().stopped = true;
         self.changed.notify_all();
+    }
+
+    /// Lets the hashers read anything from now on.
+    pub(super) fn open(&self) {
+        self.publish(u64::MAX);
     }
 
     fn publish(&self, frontier: u64) {
@@ -154,7 +169,7 @@ pub(super) fn run(file: &File, size: u64, mode: Prefetch, piece: usize, lag: u64
         }
         gate.publish(pos);
     }
-    gate.publish(u64::MAX);
+    gate.open();
 }
 
 /// Whether the first and the last page of `start..end` are cached, without reading the disk.
