@@ -222,7 +222,8 @@ fn a_cold_file_is_read_ahead_and_hashed_right() {
     // Under the target directory, on the disk: a tmpfs file cannot be evicted.
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let path = dir.path().join("cold");
-    let data = Rng(0xc01d).bytes(24 << 20);
+    // Large enough, in enough parts, for the engine to run its prefetcher.
+    let data = Rng(0xc01d).bytes(32 << 20);
     std::fs::write(&path, &data).unwrap();
     let layouts =
         [Layout::Uniform { part_size: 1 << 20 }, Layout::Uniform { part_size: 5_000_000 }, Layout::Single];

@@ -50,6 +50,11 @@ const POSITIONAL_MIN: u64 = 1 << 20;
 /// Smaller files are left to the kernel's readahead: a few streams over a few MiB read well
 /// enough, and the prefetcher's thread would cost more than it saves.
 const PREFETCH_MIN: u64 = 16 << 20;
+/// Files of fewer parts than this are left to the kernel's readahead too: a part is finished
+/// only after the prefetcher passed its end, so the last part's MD5 chain runs after the disk is
+/// done, and with few large parts that tail costs more than scattered reads do (1 GiB of 64 MiB
+/// parts, cold: 0.56 s with the prefetcher, 0.50 s without; of 32 MiB parts, 0.47 s against 0.53 s).
+const PREFETCH_PARTS_MIN: u64 = 32;
 /// Bytes the prefetcher reads at once from a cold file.
 const PIECE: usize = 256 << 10;
 /// How far the prefetcher may run ahead of the slowest stream, at least...
@@ -462,15 +467,19 @@ fn positional(
     tuning: Tuning,
 ) -> Result<Hashed, EngineError> {
     let kernel = tuning.kernel()?;
+    let largest = layouts.iter().filter_map(|l| largest_part(l, size)).max().unwrap_or(0);
     let prefetching = match tuning.prefetch {
         Prefetch::Never => false,
         Prefetch::Always => true,
-        Prefetch::Auto => cfg!(target_os = "linux") && size >= PREFETCH_MIN,
+        Prefetch::Auto => {
+            cfg!(target_os = "linux")
+                && size >= PREFETCH_MIN
+                && largest.saturating_mul(PREFETCH_PARTS_MIN) <= size
+        }
     };
     let gate = Gate::new(!prefetching);
     std::thread::scope(|scope| {
         if prefetching {
-            let largest = layouts.iter().filter_map(|l| largest_part(l, size)).max().unwrap_or(0);
             let lag = tuning.lag.unwrap_or(largest.saturating_mul(LAG_PARTS).clamp(LAG_MIN, LAG_MAX));
             let (piece, lag) = (tuning.piece.max(1), lag.max(1));
             let gate = &gate;

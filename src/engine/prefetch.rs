@@ -19,7 +19,8 @@
 //!
 //! What sequential reading costs: a part can only be finished after the prefetcher passed its
 //! end, so the last parts' MD5 chains run after the disk is done. With 8 MiB parts that tail is a
-//! few milliseconds; with a 1 GiB file of 64 MiB parts it measured 10% of the run.
+//! few milliseconds; with a 1 GiB file of 64 MiB parts it measured 10% of the run, more than the
+//! scattered reads cost, so files of few parts go without a prefetcher.
 //!
 //! The prefetcher never decides anything about the result: it stops at the first error or short
 //! read and opens the gate, and the hashers' own reads meet the same condition and report it.
@@ -31,8 +32,8 @@ use std::sync::{Condvar, Mutex, PoisonError};
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Prefetch {
-    /// Read ahead what is not cached in files of 16 MiB or more, where the platform can tell
-    /// (Linux); elsewhere, never.
+    /// Read ahead what is not cached in files of 16 MiB or more and of 32 parts or more, where
+    /// the platform can tell (Linux); elsewhere, never.
     Auto,
     /// Read every piece ahead, cached or not (tests: the gate works on any machine).
     Always,
@@ -194,4 +195,68 @@ fn probe(file: &File, start: u64, end: u64) -> Cached {
 #[cfg(not(target_os = "linux"))]
 fn probe(_file: &File, _start: u64, _end: u64) -> Cached {
     Cached::Unknown
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use rustix::fs::{fadvise, Advice};
+    use std::io::Write;
+
+    /// A file of `len` bytes beside the test binary (on the disk: a tmpfs file cannot be
+    /// evicted), written out and evicted from the page cache.
+    fn cold_file(len: usize) -> (tempfile::TempDir, File) {
+        let exe = std::env::current_exe().unwrap();
+        let dir = tempfile::tempdir_in(exe.parent().unwrap()).unwrap();
+        let path = dir.path().join("cold");
+        let mut f = File::create(&path).unwrap();
+        f.write_all(&vec![0x5a; len]).unwrap();
+        f.sync_all().unwrap();
+        let f = File::open(&path).unwrap();
+        fadvise(&f, 0, None, Advice::DontNeed).unwrap();
+        (dir, f)
+    }
+
+    #[test]
+    fn the_probe_tells_cold_pieces_from_cached_ones() {
+        let (_dir, f) = cold_file(4 << 20);
+        // No readahead behind the test's back.
+        fadvise(&f, 0, None, Advice::Random).unwrap();
+        assert_eq!(probe(&f, 0, 1 << 20), Cached::No);
+        super::super::read_at(&f, &mut vec![0; 1 << 20], 0).unwrap();
+        assert_eq!(probe(&f, 0, 1 << 20), Cached::Yes);
+        // The first page cached is not enough: the last one is cold.
+        assert_eq!(probe(&f, 0, 4 << 20), Cached::No);
+    }
+
+    #[test]
+    fn the_prefetcher_brings_a_cold_file_into_the_cache_and_opens_the_gate() {
+        let size = 6 << 20;
+        let (_dir, f) = cold_file(size);
+        let gate = Gate::new(false);
+        // The hashers are "done" with everything: the lag never holds the prefetcher back.
+        gate.set_floor(u64::MAX / 2);
+        run(&f, size as u64, Prefetch::Auto, 256 << 10, 1 << 20, &gate);
+        assert_eq!(gate.frontier(), u64::MAX);
+        for piece in 0..size as u64 / (256 << 10) {
+            let start = piece * (256 << 10);
+            assert_eq!(probe(&f, start, start + (256 << 10)), Cached::Yes, "piece at {start}");
+        }
+    }
+
+    #[test]
+    fn the_prefetcher_waits_for_room_and_stops_with_the_hashers() {
+        let (_dir, f) = cold_file(4 << 20);
+        let gate = Gate::new(false);
+        std::thread::scope(|s| {
+            let h = s.spawn(|| run(&f, 4 << 20, Prefetch::Always, 64 << 10, 256 << 10, &gate));
+            // The floor stays at 0: the prefetcher stops at the lag, 256 KiB ahead.
+            assert_eq!(gate.wait_past(200 << 10), 256 << 10);
+            gate.set_floor(1 << 20);
+            assert!(gate.wait_past(1 << 20) >= (1 << 20) + (64 << 10));
+            gate.stop();
+            h.join().unwrap();
+        });
+        assert_eq!(gate.frontier(), u64::MAX);
+    }
 }
