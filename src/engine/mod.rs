@@ -548,10 +548,7 @@ fn hash_positional(
         // The slowest stream in flight: the gate must open past it for the round to take anything.
         let floor = plan.streams.values().take(in_flight).map(|s| s.pos).min().unwrap_or(done);
         gate.set_floor(floor);
-        let mut frontier = gate.frontier();
-        if frontier <= floor {
-            frontier = gate.wait_past(floor);
-        }
+        let frontier = gate.wait_past(floor);
         let mut items: Vec<(&mut Stream, usize)> = plan
             .streams
             .values_mut()

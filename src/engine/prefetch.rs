@@ -69,11 +69,12 @@ impl Gate {
     }
 
     /// How far the bytes have been read ahead.
-    pub(super) fn frontier(&self) -> u64 {
+    #[cfg(test)]
+    fn frontier(&self) -> u64 {
         self.lock().frontier
     }
 
-    /// Waits until the frontier passes `pos`; returns the frontier.
+    /// Waits until the frontier passes `pos` (returns at once if it has); returns the frontier.
     pub(super) fn wait_past(&self, pos: u64) -> u64 {
         let mut s = self.lock();
         while s.frontier <= pos {
