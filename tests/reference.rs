@@ -6,9 +6,21 @@ mod common;
 use std::io::{self, Read, Write};
 
 use common::{reference_etag, Rng};
-use etagsum::engine::{hash_reader_windowed, EngineError, NoProgress};
+use etagsum::engine::{hash_reader_tuned, EngineError, Hashed, NoProgress, Tuning};
 use etagsum::{Layout, MultipartHasher};
 use proptest::prelude::*;
+
+/// The front-to-back reader with a window of `window` bytes, so that window boundaries fall
+/// anywhere on small inputs.
+fn windowed<R: std::io::Read + Send>(
+    reader: R,
+    expected: Option<u64>,
+    layouts: &[Layout],
+    progress: &NoProgress,
+    window: usize,
+) -> Result<Hashed, EngineError> {
+    hash_reader_tuned(reader, expected, layouts, progress, Tuning { window, ..Tuning::default() })
+}
 
 /// A reader that returns at most a few bytes per call, to put read boundaries anywhere.
 struct Trickle<'a> {
@@ -66,7 +78,7 @@ proptest! {
         layouts.push(Layout::Uniform { part_size: part });
         let reader = Trickle { data: &data, rng: Rng(seed ^ 0x9e37), max: 1 + rng.below(500) as usize };
         let expected = known_size.then_some(size);
-        let hashed = hash_reader_windowed(reader, expected, &layouts, &NoProgress, window).unwrap();
+        let hashed = windowed(reader, expected, &layouts, &NoProgress, window).unwrap();
         prop_assert_eq!(hashed.size, size);
         for (layout, got) in layouts.iter().zip(&hashed.etags) {
             prop_assert_eq!(got.as_ref().unwrap(), &reference_etag(&data, layout), "{:?} size {}", layout, size);
@@ -102,7 +114,7 @@ fn explicit_layout_that_does_not_add_up_is_an_error_for_that_layout_only() {
     let data = vec![7u8; 100];
     let layouts = [Layout::Explicit { part_sizes: vec![50, 49] }, Layout::Single];
     for expected in [Some(100), None] {
-        let hashed = hash_reader_windowed(&data[..], expected, &layouts, &NoProgress, 16).unwrap();
+        let hashed = windowed(&data[..], expected, &layouts, &NoProgress, 16).unwrap();
         assert!(hashed.etags[0].is_err());
         assert_eq!(hashed.etags[1].as_ref().unwrap(), &reference_etag(&data, &Layout::Single));
     }
@@ -112,8 +124,7 @@ fn explicit_layout_that_does_not_add_up_is_an_error_for_that_layout_only() {
 fn a_source_shorter_or_longer_than_announced_is_an_error() {
     let data = vec![1u8; 1000];
     for announced in [999, 1001, 0] {
-        let err =
-            hash_reader_windowed(&data[..], Some(announced), &[Layout::Single], &NoProgress, 64).unwrap_err();
+        let err = windowed(&data[..], Some(announced), &[Layout::Single], &NoProgress, 64).unwrap_err();
         assert!(
             matches!(err, EngineError::SizeChanged { expected, actual: 1000 } if expected == announced),
             "{err}"
@@ -146,8 +157,7 @@ fn a_file_truncated_while_read_is_an_error() {
     let file = std::fs::File::open(&path).unwrap();
     let victim = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
     let reader = Truncating { file, victim, read: 0 };
-    let err =
-        hash_reader_windowed(reader, Some(1 << 20), &[Layout::Single], &NoProgress, 1 << 16).unwrap_err();
+    let err = windowed(reader, Some(1 << 20), &[Layout::Single], &NoProgress, 1 << 16).unwrap_err();
     assert!(err.to_string().contains("changed size while it was read"), "{err}");
 }
 
@@ -156,7 +166,7 @@ fn empty_source_gives_the_known_answers() {
     let layouts =
         [Layout::Single, Layout::Uniform { part_size: 8 << 20 }, Layout::Explicit { part_sizes: vec![0] }];
     for expected in [Some(0), None] {
-        let hashed = hash_reader_windowed(&[][..], expected, &layouts, &NoProgress, 8).unwrap();
+        let hashed = windowed(&[][..], expected, &layouts, &NoProgress, 8).unwrap();
         let got: Vec<String> = hashed.etags.iter().map(|e| e.as_ref().unwrap().to_string()).collect();
         assert_eq!(
             got,

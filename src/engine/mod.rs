@@ -356,19 +356,6 @@ pub fn hash_reader<R: Read + Send>(
     hash_reader_tuned(reader, expected_size, layouts, progress, Tuning::default())
 }
 
-/// [`hash_reader`] with a window of `window` bytes, so that tests can put window boundaries
-/// anywhere on small inputs.
-#[doc(hidden)]
-pub fn hash_reader_windowed<R: Read + Send>(
-    reader: R,
-    expected_size: Option<u64>,
-    layouts: &[Layout],
-    progress: &dyn Progress,
-    window: usize,
-) -> Result<Hashed, EngineError> {
-    hash_reader_tuned(reader, expected_size, layouts, progress, Tuning { window, ..Tuning::default() })
-}
-
 /// [`hash_reader`] with explicit tuning.
 #[doc(hidden)]
 pub fn hash_reader_tuned<R: Read + Send>(
