@@ -29,12 +29,16 @@ pub const MAX_OBJECT_SIZE: u64 = 53_687_091_200_000;
 pub enum Layout {
     /// One PUT (or POST, or CopyObject): the ETag is the MD5 of the bytes.
     Single,
-    /// A multipart upload with parts of `part_size` bytes; the last part may be shorter.
+    /// A multipart upload with parts of `part_size` bytes; the last part may be shorter. Built with
+    /// [`Layout::uniform`], which refuses a zero part size.
+    #[non_exhaustive]
     Uniform {
         /// Bytes in every part but the last.
         part_size: u64,
     },
-    /// A multipart upload with exactly these part sizes, in order.
+    /// A multipart upload with exactly these part sizes, in order. Built with
+    /// [`Layout::explicit`], which refuses an empty list.
+    #[non_exhaustive]
     Explicit {
         /// The size of each part, in upload order.
         part_sizes: Vec<u64>,

@@ -24,12 +24,20 @@
 //! ```
 #![warn(missing_docs, unreachable_pub)]
 
+// The unit tests share helpers with the integration tests, which name the crate `etagsum`.
+#[cfg(test)]
+extern crate self as etagsum;
+
 pub mod engine;
 pub mod etag;
 pub mod guess;
 pub mod hasher;
 pub mod layout;
+#[cfg(feature = "internals")]
+#[doc(hidden)]
 pub mod md5x;
+#[cfg(not(feature = "internals"))]
+mod md5x;
 pub mod size;
 pub mod uploaders;
 pub mod verify;

@@ -108,41 +108,6 @@ pub struct Report {
     pub warnings: Vec<String>,
 }
 
-/// The JSON form of a layout for an object of `size` bytes (the part count needs the size).
-pub fn layout_json(layout: Option<&Layout>, size: Option<u64>) -> serde_json::Value {
-    use serde_json::json;
-    match layout {
-        None => serde_json::Value::Null,
-        Some(Layout::Single) => json!({"kind": "single"}),
-        Some(Layout::Uniform { part_size }) => match size.and_then(|s| layout?.part_count(s).ok()) {
-            Some(n) => json!({"kind": "multipart", "part_size": part_size, "parts": n}),
-            None => json!({"kind": "multipart", "part_size": part_size}),
-        },
-        Some(Layout::Explicit { part_sizes }) => {
-            json!({"kind": "multipart", "part_size": null, "part_sizes": part_sizes, "parts": part_sizes.len()})
-        }
-    }
-}
-
-impl Report {
-    /// The report as one JSON object, with the keys of the command line's `--json` output.
-    pub fn to_json(&self, path: &str) -> serde_json::Value {
-        serde_json::json!({
-            "path": path,
-            "size": self.size,
-            "remote_etag": self.remote_etag,
-            "computed_etag": self.computed_etag,
-            "verdict": self.verdict,
-            "layout": layout_json(self.layout.as_ref(), Some(self.size)),
-            "uploaders": self.uploaders,
-            "reason": self.reason,
-            "advice": self.advice,
-            "tried": self.tried,
-            "warnings": self.warnings,
-        })
-    }
-}
-
 /// Why a file could not be verified at all (as opposed to an inconclusive verdict).
 #[derive(Debug, Error)]
 #[non_exhaustive]

@@ -24,6 +24,8 @@
 mod plan;
 mod prefetch;
 mod stream;
+#[cfg(test)]
+mod tests;
 
 use std::fs::File;
 use std::io::{self, Read};

@@ -34,6 +34,10 @@
 //! `#[target_feature]`; they are reached only through safe wrappers that check the CPU at
 //! run time and check every slice length first.
 
+// Private to the crate unless the `internals` feature exposes it to this workspace's benchmarks,
+// which use the items the engine does not.
+#![cfg_attr(not(feature = "internals"), allow(unreachable_pub, dead_code))]
+
 // The order of the 64 steps, shared by the kernels (must come before them).
 #[macro_use]
 mod schedule;

@@ -16,7 +16,7 @@ pub fn md5(data: &[u8]) -> Md5Digest {
 pub fn reference_etag(data: &[u8], layout: &Layout) -> Etag {
     let parts: Vec<&[u8]> = match layout {
         Layout::Single => return Etag::single(md5(data)),
-        Layout::Uniform { part_size } => {
+        Layout::Uniform { part_size, .. } => {
             let p = *part_size as usize;
             let mut parts = Vec::new();
             let mut rest = data;
@@ -30,7 +30,7 @@ pub fn reference_etag(data: &[u8], layout: &Layout) -> Etag {
             }
             parts
         }
-        Layout::Explicit { part_sizes } => {
+        Layout::Explicit { part_sizes, .. } => {
             let mut parts = Vec::new();
             let mut at = 0usize;
             for &len in part_sizes {

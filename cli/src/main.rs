@@ -1,4 +1,6 @@
-//! Arguments, rendering and exit statuses of the `etagsum` command. All computing is the library's.
+//! The `etagsum` command: compute and verify Amazon S3 ETags for local files.
+//!
+//! Arguments, rendering and exit statuses. All computing is the library's.
 
 mod exit;
 mod progress;
@@ -11,7 +13,7 @@ use anyhow::{anyhow, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use etagsum::guess::{self, Guess};
 use etagsum::uploaders::{self, Uploader};
-use etagsum::verify::{describe, layout_json};
+use etagsum::verify::describe;
 use etagsum::{engine, parse_size, Etag, Layout, Progress, RemoteEtag, Report, Sse, Verdict, VerifyOptions};
 use serde_json::json;
 
@@ -112,7 +114,7 @@ struct GuessArgs {
 }
 
 /// Runs the command line and turns the outcome into the process's exit status.
-pub(crate) fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -261,7 +263,7 @@ fn prepare(path: &Path, how: &How<'_>) -> Result<Prepared> {
                 how.uploader.name
             )
         })?],
-        (None, None) => vec![Layout::Single, Layout::Uniform { part_size: how.uploader.part_size }],
+        (None, None) => vec![Layout::Single, Layout::uniform(how.uploader.part_size)?],
     };
     Ok(Prepared { file, size, layouts })
 }
@@ -325,7 +327,7 @@ fn verify(args: &VerifyArgs, progress: bool) -> Result<Exit> {
     }
     let mut out = io::stdout().lock();
     if args.json {
-        writeln!(out, "{}", report.to_json(&name))?;
+        writeln!(out, "{}", report_json(&report, &name))?;
     } else {
         writeln!(out, "{name}: {} ({})", report.verdict.label(), explain(&report))?;
     }
@@ -469,4 +471,36 @@ fn print_uploaders(json: bool) -> Result<Exit> {
     }
     out.flush()?;
     Ok(Exit::Ok)
+}
+
+/// The JSON form of a layout for an object of `size` bytes (the part count needs the size).
+fn layout_json(layout: Option<&Layout>, size: Option<u64>) -> serde_json::Value {
+    match layout {
+        None => serde_json::Value::Null,
+        Some(Layout::Single) => json!({"kind": "single"}),
+        Some(Layout::Uniform { part_size, .. }) => match size.and_then(|s| layout?.part_count(s).ok()) {
+            Some(n) => json!({"kind": "multipart", "part_size": part_size, "parts": n}),
+            None => json!({"kind": "multipart", "part_size": part_size}),
+        },
+        Some(Layout::Explicit { part_sizes, .. }) => {
+            json!({"kind": "multipart", "part_size": null, "part_sizes": part_sizes, "parts": part_sizes.len()})
+        }
+    }
+}
+
+/// A verdict as one JSON object, with the keys of the `--json` output.
+fn report_json(r: &Report, path: &str) -> serde_json::Value {
+    json!({
+        "path": path,
+        "size": r.size,
+        "remote_etag": r.remote_etag,
+        "computed_etag": r.computed_etag,
+        "verdict": r.verdict,
+        "layout": layout_json(r.layout.as_ref(), Some(r.size)),
+        "uploaders": r.uploaders,
+        "reason": r.reason,
+        "advice": r.advice,
+        "tried": r.tried,
+        "warnings": r.warnings,
+    })
 }

@@ -1,13 +1,15 @@
 //! Every engine path against the naive reference implementation, on random contents, sizes around
 //! part boundaries, layouts, window sizes, read sizes and write splits.
 
+#[path = "../../tests/common/mod.rs"]
+#[allow(unreachable_pub)]
 mod common;
 
 use std::io::{self, Read, Write};
 
+use crate::engine::{hash_reader_tuned, EngineError, Hashed, NoProgress, Tuning};
+use crate::{Layout, MultipartHasher};
 use common::{reference_etag, Rng};
-use etagsum::engine::{hash_reader_tuned, EngineError, Hashed, NoProgress, Tuning};
-use etagsum::{Layout, MultipartHasher};
 use proptest::prelude::*;
 
 /// The front-to-back reader with a window of `window` bytes, so that window boundaries fall
@@ -48,7 +50,7 @@ fn size_near_boundary(part: u64, rng: &mut Rng) -> u64 {
 fn layouts_for(size: u64, rng: &mut Rng) -> Vec<Layout> {
     let mut layouts = vec![Layout::Single];
     for _ in 0..3 {
-        layouts.push(Layout::Uniform { part_size: 1 + rng.below(300) });
+        layouts.push(Layout::uniform(1 + rng.below(300)).unwrap());
     }
     // An explicit layout that adds up, with uneven parts (and sometimes an empty one).
     let mut parts = Vec::new();
@@ -61,7 +63,7 @@ fn layouts_for(size: u64, rng: &mut Rng) -> Vec<Layout> {
     if parts.is_empty() {
         parts.push(0);
     }
-    layouts.push(Layout::Explicit { part_sizes: parts });
+    layouts.push(Layout::explicit(parts).unwrap());
     layouts
 }
 
@@ -75,7 +77,7 @@ proptest! {
         let size = size_near_boundary(part, &mut rng);
         let data = rng.bytes(size as usize);
         let mut layouts = layouts_for(size, &mut rng);
-        layouts.push(Layout::Uniform { part_size: part });
+        layouts.push(Layout::uniform(part).unwrap());
         let reader = Trickle { data: &data, rng: Rng(seed ^ 0x9e37), max: 1 + rng.below(500) as usize };
         let expected = known_size.then_some(size);
         let hashed = windowed(reader, expected, &layouts, &NoProgress, window).unwrap();
@@ -105,14 +107,14 @@ proptest! {
         }
         let (etag, parts) = h.finish_with_parts();
         prop_assert!(parts.len() >= closed);
-        prop_assert_eq!(etag, reference_etag(&data, &Layout::Uniform { part_size: part }));
+        prop_assert_eq!(etag, reference_etag(&data, &Layout::uniform(part).unwrap()));
     }
 }
 
 #[test]
 fn explicit_layout_that_does_not_add_up_is_an_error_for_that_layout_only() {
     let data = vec![7u8; 100];
-    let layouts = [Layout::Explicit { part_sizes: vec![50, 49] }, Layout::Single];
+    let layouts = [Layout::explicit(vec![50, 49]).unwrap(), Layout::Single];
     for expected in [Some(100), None] {
         let hashed = windowed(&data[..], expected, &layouts, &NoProgress, 16).unwrap();
         assert!(hashed.etags[0].is_err());
@@ -163,8 +165,7 @@ fn a_file_truncated_while_read_is_an_error() {
 
 #[test]
 fn empty_source_gives_the_known_answers() {
-    let layouts =
-        [Layout::Single, Layout::Uniform { part_size: 8 << 20 }, Layout::Explicit { part_sizes: vec![0] }];
+    let layouts = [Layout::Single, Layout::uniform(8 << 20).unwrap(), Layout::explicit(vec![0]).unwrap()];
     for expected in [Some(0), None] {
         let hashed = windowed(&[][..], expected, &layouts, &NoProgress, 8).unwrap();
         let got: Vec<String> = hashed.etags.iter().map(|e| e.as_ref().unwrap().to_string()).collect();
@@ -183,8 +184,8 @@ fn empty_source_gives_the_known_answers() {
 /// enough to put round boundaries anywhere.
 #[test]
 fn positional_reader_matches_reference_on_every_kernel() {
-    use etagsum::engine::{hash_file_tuned, Prefetch, Tuning};
-    use etagsum::md5x::Kernel;
+    use crate::engine::{hash_file_tuned, Prefetch, Tuning};
+    use crate::md5x::Kernel;
     let dir = tempfile::tempdir().unwrap();
     let mut rng = Rng(0x5eed);
     for case in 0..120 {
@@ -194,7 +195,7 @@ fn positional_reader_matches_reference_on_every_kernel() {
         let path = dir.path().join(format!("f{case}"));
         std::fs::write(&path, &data).unwrap();
         let mut layouts = layouts_for(size, &mut rng);
-        layouts.push(Layout::Uniform { part_size: part });
+        layouts.push(Layout::uniform(part).unwrap());
         for kernel in Kernel::supported() {
             // The prefetcher reads pieces of any size a few bytes ahead of the streams, or everything
             // is cached (this test's files are), or there is none: the results never change.
@@ -208,7 +209,7 @@ fn positional_reader_matches_reference_on_every_kernel() {
                 lag: Some(1 + rng.below(20_000)),
                 ..Tuning::default()
             };
-            let (file, len) = etagsum::engine::open(&path).unwrap();
+            let (file, len) = crate::engine::open(&path).unwrap();
             let hashed = hash_file_tuned(&file, len, &layouts, &NoProgress, tuning).unwrap();
             for (layout, got) in layouts.iter().zip(&hashed.etags) {
                 assert_eq!(
@@ -226,17 +227,16 @@ fn positional_reader_matches_reference_on_every_kernel() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_cold_file_is_read_ahead_and_hashed_right() {
-    use etagsum::engine::{hash_file_tuned, Prefetch, Tuning};
+    use crate::engine::{hash_file_tuned, Prefetch, Tuning};
     use rustix::fs::{fadvise, Advice};
     use rustix::io::{preadv2, Errno, IoSliceMut, ReadWriteFlags};
     // Under the target directory, on the disk: a tmpfs file cannot be evicted.
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let dir = tempfile::tempdir_in(env!("CARGO_MANIFEST_DIR")).unwrap();
     let path = dir.path().join("cold");
     // Large enough, in enough parts, for the engine to run its prefetcher.
     let data = Rng(0xc01d).bytes(32 << 20);
     std::fs::write(&path, &data).unwrap();
-    let layouts =
-        [Layout::Uniform { part_size: 1 << 20 }, Layout::Uniform { part_size: 5_000_000 }, Layout::Single];
+    let layouts = [Layout::uniform(1 << 20).unwrap(), Layout::uniform(5_000_000).unwrap(), Layout::Single];
     for (piece, lag) in [(256 << 10, Some(4 << 20)), (1 << 20, None)] {
         let file = std::fs::File::open(&path).unwrap();
         file.sync_all().unwrap();
@@ -255,7 +255,7 @@ fn a_cold_file_is_read_ahead_and_hashed_right() {
 /// A regular file that shrinks or grows while the positional reader reads it: an error.
 #[test]
 fn positional_reader_notices_a_file_that_changes_size() {
-    use etagsum::engine::{hash_file_tuned, Prefetch, Progress, Tuning};
+    use crate::engine::{hash_file_tuned, Prefetch, Progress, Tuning};
     struct Resize(std::fs::File, u64);
     impl Progress for Resize {
         fn advance(&self, _bytes: u64) {
@@ -270,7 +270,7 @@ fn positional_reader_notices_a_file_that_changes_size() {
         let path = dir.path().join("changes");
         std::fs::write(&path, vec![9u8; 2 << 20]).unwrap();
         let resize = Resize(std::fs::OpenOptions::new().write(true).open(&path).unwrap(), new_len);
-        let (file, len) = etagsum::engine::open(&path).unwrap();
+        let (file, len) = crate::engine::open(&path).unwrap();
         let tuning = Tuning {
             chunk: 4096,
             positional_min: 0,
@@ -279,7 +279,7 @@ fn positional_reader_notices_a_file_that_changes_size() {
             lag: Some(10_000),
             ..Tuning::default()
         };
-        let layouts = [Layout::Uniform { part_size: 5000 }, Layout::Single];
+        let layouts = [Layout::uniform(5000).unwrap(), Layout::Single];
         let err = hash_file_tuned(&file, len, &layouts, &resize, tuning).unwrap_err();
         assert!(
             matches!(err, EngineError::SizeChanged { expected: 2097152, actual } if actual == new_len),
@@ -292,7 +292,7 @@ fn positional_reader_notices_a_file_that_changes_size() {
 /// one by one; every result is the reference's, in order.
 #[test]
 fn hash_files_matches_reference_for_every_file() {
-    use etagsum::engine::{hash_files, open, FileJob};
+    use crate::engine::{hash_files, open, FileJob};
     let dir = tempfile::tempdir().unwrap();
     let mut rng = Rng(0xf11e5);
     let mut contents = Vec::new();
@@ -308,11 +308,7 @@ fn hash_files_matches_reference_for_every_file() {
         let path = dir.path().join(format!("f{i}"));
         std::fs::write(&path, &data).unwrap();
         layouts.push(if size > 100_000 {
-            vec![
-                Layout::Single,
-                Layout::Uniform { part_size: 1 << 20 },
-                Layout::Uniform { part_size: 777_777 },
-            ]
+            vec![Layout::Single, Layout::uniform(1 << 20).unwrap(), Layout::uniform(777_777).unwrap()]
         } else {
             layouts_for(size, &mut rng)
         });

@@ -26,8 +26,8 @@ fn engine(c: &mut Criterion) {
     g.sample_size(10).throughput(Throughput::Bytes(SIZE as u64));
     let cases: Vec<(&str, Vec<Layout>)> = vec![
         ("single", vec![Layout::Single]),
-        ("parts-8MiB", vec![Layout::Uniform { part_size: 8 << 20 }]),
-        ("parts-5MiB", vec![Layout::Uniform { part_size: 5 << 20 }]),
+        ("parts-8MiB", vec![Layout::uniform(8 << 20).unwrap()]),
+        ("parts-5MiB", vec![Layout::uniform(5 << 20).unwrap()]),
     ];
     for (name, layouts) in cases {
         g.bench_function(BenchmarkId::from_parameter(name), |b| {
@@ -35,12 +35,11 @@ fn engine(c: &mut Criterion) {
         });
     }
     // What `verify` hashes for the ETag the aws cli gives this size: every candidate of the guess.
-    let etag =
-        hash_reader(&data[..], Some(SIZE as u64), &[Layout::Uniform { part_size: 8 << 20 }], &NoProgress)
-            .unwrap()
-            .etags
-            .remove(0)
-            .unwrap();
+    let etag = hash_reader(&data[..], Some(SIZE as u64), &[Layout::uniform(8 << 20).unwrap()], &NoProgress)
+        .unwrap()
+        .etags
+        .remove(0)
+        .unwrap();
     let layouts: Vec<Layout> =
         guess::candidates(SIZE as u64, &etag).candidates.into_iter().map(|c| c.layout).collect();
     g.bench_function(BenchmarkId::new("verify-candidates", layouts.len()), |b| {
