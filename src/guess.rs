@@ -14,7 +14,7 @@ use serde::Serialize;
 use std::io::Read;
 use std::path::Path;
 
-use crate::engine::{self, EngineError, Progress};
+use crate::engine::{self, EngineError, Progress, ReadOptions};
 use crate::etag::Etag;
 use crate::layout::{Layout, MAX_PARTS, MAX_PART_SIZE, MIB, MIN_PART_SIZE};
 use crate::uploaders;
@@ -233,10 +233,15 @@ pub struct Guess {
 
 /// Hashes every candidate layout of the file at `path` in one pass and keeps those that reproduce
 /// `etag`.
-pub fn guess_path(path: &Path, etag: &Etag, progress: &dyn Progress) -> Result<Guess, EngineError> {
+pub fn guess_path(
+    path: &Path,
+    etag: &Etag,
+    read: &ReadOptions,
+    progress: &dyn Progress,
+) -> Result<Guess, EngineError> {
     let (file, size) = engine::open(path)?;
     guess_with(size.unwrap_or(0), etag, |layouts, size| {
-        engine::hash_file(&file, Some(size), layouts, progress)
+        engine::hash_file(&file, Some(size), layouts, read, progress)
     })
 }
 
@@ -245,9 +250,10 @@ pub fn guess_reader<R: Read + Send>(
     reader: R,
     size: u64,
     etag: &Etag,
+    read: &ReadOptions,
     progress: &dyn Progress,
 ) -> Result<Guess, EngineError> {
-    guess_with(size, etag, |layouts, size| engine::hash_reader(reader, Some(size), layouts, progress))
+    guess_with(size, etag, |layouts, size| engine::hash_reader(reader, Some(size), layouts, read, progress))
 }
 
 fn guess_with(

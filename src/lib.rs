@@ -18,7 +18,7 @@
 //!
 //! let data = vec![0u8; 10 << 20];
 //! let layouts = [Layout::Single, Layout::uniform(8 << 20).unwrap()];
-//! let hashed = engine::hash_reader(&data[..], Some(data.len() as u64), &layouts, &engine::NoProgress).unwrap();
+//! let hashed = engine::hash_reader(&data[..], Some(data.len() as u64), &layouts, &Default::default(), &engine::NoProgress).unwrap();
 //! assert_eq!(hashed.etags[0].as_ref().unwrap().to_string(), "f1c9645dbc14efddc7d8a322685f26eb");
 //! assert_eq!(hashed.etags[1].as_ref().unwrap().to_string(), "669fdad9e309b552f1e9cf7b489c1f73-2");
 //! ```
@@ -42,7 +42,9 @@ pub mod size;
 pub mod uploaders;
 pub mod verify;
 
-pub use engine::{hash_path, hash_reader, EngineError, Hashed, NoProgress, Progress};
+pub use engine::{
+    hash_path, hash_reader, Cancel, EngineError, Hashed, KernelChoice, NoProgress, Progress, ReadOptions,
+};
 pub use etag::{Etag, EtagError, Md5Digest, RemoteEtag};
 pub use hasher::MultipartHasher;
 pub use layout::{Layout, LayoutError, LimitWarning};

@@ -13,7 +13,7 @@ use std::str::FromStr;
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::engine::{self, EngineError, Progress};
+use crate::engine::{self, EngineError, Progress, ReadOptions};
 use crate::etag::{Etag, RemoteEtag};
 use crate::guess::{self, Candidate, Candidates, Interval};
 use crate::layout::Layout;
@@ -127,13 +127,14 @@ pub fn verify_path(
     path: &Path,
     remote: &RemoteEtag,
     opts: &VerifyOptions,
+    read: &ReadOptions,
     progress: &dyn Progress,
 ) -> Result<Report, VerifyError> {
     let (file, size) = engine::open(path)?;
     let name = path.display().to_string();
     // A regular file can be read twice: the likely layouts first, the rest only if none matched.
     verify_with(size, &name, remote, opts, size.is_some(), |layouts, expected| {
-        engine::hash_file(&file, expected, layouts, progress)
+        engine::hash_file(&file, expected, layouts, read, progress)
     })
 }
 
@@ -145,12 +146,13 @@ pub fn verify_reader<R: Read + Send>(
     name: &str,
     remote: &RemoteEtag,
     opts: &VerifyOptions,
+    read: &ReadOptions,
     progress: &dyn Progress,
 ) -> Result<Report, VerifyError> {
     let mut reader = Some(reader);
     verify_with(size, name, remote, opts, false, |layouts, expected| {
         let reader = reader.take().expect("a reader is read once");
-        engine::hash_reader(reader, expected, layouts, progress)
+        engine::hash_reader(reader, expected, layouts, read, progress)
     })
 }
 

@@ -83,9 +83,14 @@ fn every_etag_row_passes() {
         }
         let data = row.content.expect("a content");
         let layout = layout(&row.layout);
-        let hashed =
-            hash_reader(&data[..], Some(data.len() as u64), std::slice::from_ref(&layout), &NoProgress)
-                .unwrap();
+        let hashed = hash_reader(
+            &data[..],
+            Some(data.len() as u64),
+            std::slice::from_ref(&layout),
+            &Default::default(),
+            &NoProgress,
+        )
+        .unwrap();
         assert_eq!(hashed.etags[0].as_ref().unwrap(), &want, "{} (engine)", row.id);
         assert_eq!(common::reference_etag(&data, &layout), want, "{} (reference)", row.id);
         if let Layout::Uniform { part_size, .. } = layout {

@@ -31,19 +31,29 @@ fn engine(c: &mut Criterion) {
     ];
     for (name, layouts) in cases {
         g.bench_function(BenchmarkId::from_parameter(name), |b| {
-            b.iter(|| hash_reader(&data[..], Some(SIZE as u64), &layouts, &NoProgress).unwrap())
+            b.iter(|| {
+                hash_reader(&data[..], Some(SIZE as u64), &layouts, &Default::default(), &NoProgress).unwrap()
+            })
         });
     }
     // What `verify` hashes for the ETag the aws cli gives this size: every candidate of the guess.
-    let etag = hash_reader(&data[..], Some(SIZE as u64), &[Layout::uniform(8 << 20).unwrap()], &NoProgress)
-        .unwrap()
-        .etags
-        .remove(0)
-        .unwrap();
+    let etag = hash_reader(
+        &data[..],
+        Some(SIZE as u64),
+        &[Layout::uniform(8 << 20).unwrap()],
+        &Default::default(),
+        &NoProgress,
+    )
+    .unwrap()
+    .etags
+    .remove(0)
+    .unwrap();
     let layouts: Vec<Layout> =
         guess::candidates(SIZE as u64, &etag).candidates.into_iter().map(|c| c.layout).collect();
     g.bench_function(BenchmarkId::new("verify-candidates", layouts.len()), |b| {
-        b.iter(|| hash_reader(&data[..], Some(SIZE as u64), &layouts, &NoProgress).unwrap())
+        b.iter(|| {
+            hash_reader(&data[..], Some(SIZE as u64), &layouts, &Default::default(), &NoProgress).unwrap()
+        })
     });
     g.finish();
 }

@@ -14,7 +14,10 @@ use clap::{Args, Parser, Subcommand};
 use etagsum::guess::{self, Guess};
 use etagsum::uploaders::{self, Uploader};
 use etagsum::verify::describe;
-use etagsum::{engine, parse_size, Etag, Layout, Progress, RemoteEtag, Report, Sse, Verdict, VerifyOptions};
+use etagsum::{
+    engine, parse_size, Etag, KernelChoice, Layout, Progress, ReadOptions, RemoteEtag, Report, Sse, Verdict,
+    VerifyOptions,
+};
 use serde_json::json;
 
 use exit::Exit;
@@ -161,6 +164,29 @@ fn run(cli: &Cli) -> Result<Exit> {
     }
 }
 
+/// The environment variable that forces an MD5 kernel (for tests and benchmarks).
+const KERNEL_ENV: &str = "ETAGSUM_KERNEL";
+
+/// How the engine reads: the kernel `ETAGSUM_KERNEL` forces, if any.
+fn read_options() -> Result<ReadOptions> {
+    let mut read = ReadOptions::default();
+    if let Some(v) = std::env::var_os(KERNEL_ENV) {
+        let v = v.to_str().ok_or_else(|| anyhow!("{KERNEL_ENV} is not valid UTF-8"))?;
+        if !v.trim().is_empty() {
+            read.kernel = v.parse().with_context(|| format!("in {KERNEL_ENV}"))?;
+        }
+        if !read.kernel.is_supported() {
+            let supported: Vec<&str> = KernelChoice::supported().iter().map(|k| k.as_str()).collect();
+            anyhow::bail!(
+                "{KERNEL_ENV}={v}: the {} kernel is not supported by this CPU (supported: {})",
+                read.kernel,
+                supported.join(", ")
+            );
+        }
+    }
+    Ok(read)
+}
+
 /// Reports one file's error on standard error; the run goes on with the other files.
 fn file_error(path: &Path, e: &dyn std::fmt::Display) -> Exit {
     eprintln!("etagsum: {}: {e}", path.display());
@@ -185,6 +211,7 @@ fn hash(args: &HashArgs, progress: bool) -> Result<Exit> {
         _ => None,
     };
     let how = How { uploader, fixed };
+    let read = read_options()?;
     let mut out = io::stdout().lock();
     let mut status = Exit::Ok;
     for group in args.files.chunks(HASH_GROUP) {
@@ -198,7 +225,7 @@ fn hash(args: &HashArgs, progress: bool) -> Result<Exit> {
             .collect();
         let total = jobs.iter().map(|j| j.size.unwrap_or(0)).sum();
         let bar = Bar::new(&group[0].display().to_string(), Some(total), progress);
-        let mut results = engine::hash_files(&jobs, &bar).into_iter();
+        let mut results = engine::hash_files(&jobs, &read, &bar).into_iter();
         drop(bar);
         for (path, prepared) in group.iter().zip(prepared) {
             let result = prepared.and_then(|p| {
@@ -206,7 +233,7 @@ fn hash(args: &HashArgs, progress: bool) -> Result<Exit> {
                     Some(_) => results.next().expect("one result per file")?,
                     None => {
                         let bar = Bar::new("-", None, progress);
-                        engine::hash_reader(io::stdin(), None, &p.layouts, &bar as &dyn Progress)?
+                        engine::hash_reader(io::stdin(), None, &p.layouts, &read, &bar as &dyn Progress)?
                     }
                 };
                 settle(&how, p.layouts, hashed)
@@ -310,13 +337,14 @@ fn verify(args: &VerifyArgs, progress: bool) -> Result<Exit> {
     let opts = VerifyOptions { remote_size: args.size, layout, sse: args.sse.unwrap_or_default() };
     let path = &args.file;
     let name = path.display().to_string();
+    let read = read_options()?;
     let result = if is_stdin(path) {
         let bar = Bar::new(&name, args.size, progress);
-        etagsum::verify_reader(io::stdin(), None, &name, &remote, &opts, &bar)
+        etagsum::verify_reader(io::stdin(), None, &name, &remote, &opts, &read, &bar)
     } else {
         let size = std::fs::metadata(path).ok().filter(|m| m.is_file()).map(|m| m.len());
         let bar = Bar::new(&name, size, progress);
-        etagsum::verify_path(path, &remote, &opts, &bar)
+        etagsum::verify_path(path, &remote, &opts, &read, &bar)
     };
     let report = match result {
         Ok(r) => r,
@@ -355,7 +383,7 @@ fn guess(args: &GuessArgs, progress: bool) -> Result<Exit> {
     let name = args.file.display().to_string();
     let size = std::fs::metadata(&args.file).ok().filter(|m| m.is_file()).map(|m| m.len());
     let bar = Bar::new(&name, size, progress);
-    let g: Guess = match guess::guess_path(&args.file, &etag, &bar) {
+    let g: Guess = match guess::guess_path(&args.file, &etag, &read_options()?, &bar) {
         Ok(g) => g,
         Err(e) => return Ok(file_error(&args.file, &e)),
     };

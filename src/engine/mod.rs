@@ -27,16 +27,20 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
+use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::etag::{Etag, Md5Digest};
 use crate::layout::{Layout, LayoutError};
-use crate::md5x::{Kernel, KernelError};
+use crate::md5x::Kernel;
 use plan::Plan;
 use prefetch::Gate;
 #[doc(hidden)]
@@ -66,6 +70,144 @@ const LAG_MAX: u64 = 1 << 30;
 /// ...so that this many of the largest parts can run side by side: fewer lanes than that hash
 /// slower than a disk reads.
 const LAG_PARTS: u64 = 16;
+
+/// Which multi-buffer MD5 kernel runs the lanes. The library never reads the environment: a caller
+/// that lets its users force a kernel (the command line's `ETAGSUM_KERNEL`) says so here.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KernelChoice {
+    /// The best kernel this CPU supports.
+    #[default]
+    Auto,
+    /// Plain Rust, on every target.
+    Portable,
+    /// AVX2 (x86-64).
+    Avx2,
+    /// AVX-512 (x86-64 with AVX-512F/BW/VL).
+    Avx512,
+}
+
+impl KernelChoice {
+    /// Every choice, `Auto` first.
+    pub const ALL: [KernelChoice; 4] =
+        [KernelChoice::Auto, KernelChoice::Portable, KernelChoice::Avx2, KernelChoice::Avx512];
+
+    /// `auto`, `portable`, `avx2` or `avx512`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KernelChoice::Auto => "auto",
+            KernelChoice::Portable => "portable",
+            KernelChoice::Avx2 => "avx2",
+            KernelChoice::Avx512 => "avx512",
+        }
+    }
+
+    /// Whether this CPU can run the kernel (`Auto` always can).
+    pub fn is_supported(self) -> bool {
+        self.resolve().is_ok()
+    }
+
+    /// The kernels this CPU can run, best first.
+    pub fn supported() -> Vec<KernelChoice> {
+        Kernel::supported().into_iter().map(KernelChoice::from_kernel).collect()
+    }
+
+    fn from_kernel(k: Kernel) -> KernelChoice {
+        match k {
+            Kernel::Portable => KernelChoice::Portable,
+            Kernel::Avx2 => KernelChoice::Avx2,
+            Kernel::Avx512 => KernelChoice::Avx512,
+        }
+    }
+
+    fn resolve(self) -> Result<Kernel, EngineError> {
+        let k = match self {
+            KernelChoice::Auto => return Ok(Kernel::detect()),
+            KernelChoice::Portable => Kernel::Portable,
+            KernelChoice::Avx2 => Kernel::Avx2,
+            KernelChoice::Avx512 => Kernel::Avx512,
+        };
+        if k.is_supported() {
+            Ok(k)
+        } else {
+            Err(EngineError::KernelUnsupported(self))
+        }
+    }
+}
+
+impl fmt::Display for KernelChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for KernelChoice {
+    type Err = UnknownKernel;
+
+    /// Parses `auto`, `portable`, `avx2` or `avx512`, in any case.
+    fn from_str(s: &str) -> Result<KernelChoice, UnknownKernel> {
+        KernelChoice::ALL
+            .into_iter()
+            .find(|k| s.trim().eq_ignore_ascii_case(k.as_str()))
+            .ok_or_else(|| UnknownKernel(s.to_string()))
+    }
+}
+
+/// A kernel name that is none of `auto`, `portable`, `avx2`, `avx512`.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("unknown kernel '{0}', which should be one of auto, portable, avx2 or avx512")]
+pub struct UnknownKernel(String);
+
+/// Stops a hash in progress from another thread: the call then returns [`EngineError::Cancelled`].
+/// Clones share one flag.
+#[derive(Clone, Debug, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// A flag that is not raised.
+    pub fn new() -> Cancel {
+        Cancel::default()
+    }
+
+    /// Asks every hash that holds a clone of this flag to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`Cancel::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// How the engine reads a source: memory, cancellation, kernel and a size limit.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ReadOptions {
+    /// The most memory, in bytes, the engine's read buffers may take (at least 1 MiB is used).
+    pub memory: usize,
+    /// Raised from another thread, ends the hash with [`EngineError::Cancelled`].
+    pub cancel: Cancel,
+    /// The MD5 kernel.
+    pub kernel: KernelChoice,
+    /// A source that yields more bytes than this is an error ([`EngineError::TooLong`]) as soon as
+    /// the limit is passed, not at its end.
+    pub max_size: Option<u64>,
+}
+
+impl Default for ReadOptions {
+    fn default() -> ReadOptions {
+        ReadOptions {
+            memory: DEFAULT_MEMORY,
+            cancel: Cancel::new(),
+            kernel: KernelChoice::Auto,
+            max_size: None,
+        }
+    }
+}
+
+/// The read buffers' default budget.
+pub const DEFAULT_MEMORY: usize = 64 << 20;
 
 /// Receives progress reports while a source is hashed. The library never draws anything itself.
 pub trait Progress: Sync {
@@ -99,9 +241,18 @@ pub enum EngineError {
         /// The bytes actually there.
         actual: u64,
     },
-    /// The kernel forced with `ETAGSUM_KERNEL` cannot run here.
-    #[error(transparent)]
-    Kernel(#[from] KernelError),
+    /// The kernel the caller chose cannot run on this CPU.
+    #[error("the {0} kernel is not supported by this CPU")]
+    KernelUnsupported(KernelChoice),
+    /// The caller cancelled the hash ([`Cancel`]).
+    #[error("cancelled")]
+    Cancelled,
+    /// The source yielded more bytes than [`ReadOptions::max_size`].
+    #[error("more than {limit} bytes")]
+    TooLong {
+        /// The limit.
+        limit: u64,
+    },
 }
 
 /// What the engine computed for one source: its size and one ETag per requested layout.
@@ -127,7 +278,7 @@ pub struct Tuning {
     pub chunk: usize,
     /// The smallest file read with positional reads.
     pub positional_min: u64,
-    /// The kernel; `None` for [`Kernel::from_env`].
+    /// The kernel; `None` for the caller's choice in [`ReadOptions`].
     pub kernel: Option<Kernel>,
     /// Whether the positional reader reads ahead front to back.
     pub prefetch: Prefetch,
@@ -153,10 +304,10 @@ impl Default for Tuning {
 }
 
 impl Tuning {
-    fn kernel(&self) -> Result<Kernel, KernelError> {
+    fn kernel(&self, opts: &ReadOptions) -> Result<Kernel, EngineError> {
         match self.kernel {
             Some(k) => Ok(k),
-            None => Kernel::from_env(),
+            None => opts.kernel.resolve(),
         }
     }
 }
@@ -174,9 +325,14 @@ pub fn open(path: &Path) -> Result<(File, Option<u64>), EngineError> {
 
 /// Opens `path` and hashes it for every layout in one pass. A file whose size changes while it is
 /// read is an error, never a wrong result.
-pub fn hash_path(path: &Path, layouts: &[Layout], progress: &dyn Progress) -> Result<Hashed, EngineError> {
+pub fn hash_path(
+    path: &Path,
+    layouts: &[Layout],
+    opts: &ReadOptions,
+    progress: &dyn Progress,
+) -> Result<Hashed, EngineError> {
     let (file, size) = open(path)?;
-    hash_file(&file, size, layouts, progress)
+    hash_file(&file, size, layouts, opts, progress)
 }
 
 /// Hashes an open file for every layout in one pass. `size` is its length when it is a regular
@@ -187,9 +343,10 @@ pub fn hash_file(
     file: &File,
     size: Option<u64>,
     layouts: &[Layout],
+    opts: &ReadOptions,
     progress: &dyn Progress,
 ) -> Result<Hashed, EngineError> {
-    hash_file_tuned(file, size, layouts, progress, Tuning::default())
+    hash_file_tuned(file, size, layouts, opts, progress, Tuning::default())
 }
 
 /// [`hash_file`] with explicit tuning.
@@ -198,6 +355,7 @@ pub fn hash_file_tuned(
     file: &File,
     size: Option<u64>,
     layouts: &[Layout],
+    opts: &ReadOptions,
     progress: &dyn Progress,
     tuning: Tuning,
 ) -> Result<Hashed, EngineError> {
@@ -206,10 +364,10 @@ pub fn hash_file_tuned(
     let parallel = |size| layouts.iter().any(|l| l.part_count(size).is_ok_and(|n| n > 1) && l.is_multipart());
     match size {
         Some(size) if size >= tuning.positional_min && parallel(size) => {
-            positional(file, size, layouts, progress, tuning)
+            positional(file, size, layouts, opts, progress, tuning)
         }
-        Some(_) => hash_reader_tuned(ReadAt { file, pos: 0 }, size, layouts, progress, tuning),
-        None => hash_reader_tuned(file, size, layouts, progress, tuning),
+        Some(_) => hash_reader_tuned(ReadAt { file, pos: 0 }, size, layouts, opts, progress, tuning),
+        None => hash_reader_tuned(file, size, layouts, opts, progress, tuning),
     }
 }
 
@@ -249,12 +407,16 @@ pub struct FileJob<'a> {
 /// Hashes several files, each for its layouts, with one result per file in order. Small files are
 /// read whole and hashed together, so that their streams fill the kernels' lanes as the parts of
 /// one large file do; larger files go through [`hash_file`] one after the other.
-pub fn hash_files(jobs: &[FileJob<'_>], progress: &dyn Progress) -> Vec<Result<Hashed, EngineError>> {
+pub fn hash_files(
+    jobs: &[FileJob<'_>],
+    opts: &ReadOptions,
+    progress: &dyn Progress,
+) -> Vec<Result<Hashed, EngineError>> {
     let mut out: Vec<Option<Result<Hashed, EngineError>>> = jobs.iter().map(|_| None).collect();
     let mut batch: Vec<usize> = Vec::new();
     let mut batch_bytes = 0;
     let flush = |batch: &mut Vec<usize>, out: &mut Vec<Option<Result<Hashed, EngineError>>>| {
-        for (i, r) in batch.iter().zip(hash_batch(jobs, batch, progress)) {
+        for (i, r) in batch.iter().zip(hash_batch(jobs, batch, opts, progress)) {
             out[*i] = Some(r);
         }
         batch.clear();
@@ -269,7 +431,7 @@ pub fn hash_files(jobs: &[FileJob<'_>], progress: &dyn Progress) -> Vec<Result<H
                 batch.push(i);
                 batch_bytes += size;
             }
-            _ => out[i] = Some(hash_file(job.file, job.size, job.layouts, progress)),
+            _ => out[i] = Some(hash_file(job.file, job.size, job.layouts, opts, progress)),
         }
     }
     flush(&mut batch, &mut out);
@@ -280,14 +442,15 @@ pub fn hash_files(jobs: &[FileJob<'_>], progress: &dyn Progress) -> Vec<Result<H
 fn hash_batch(
     jobs: &[FileJob<'_>],
     which: &[usize],
+    opts: &ReadOptions,
     progress: &dyn Progress,
 ) -> Vec<Result<Hashed, EngineError>> {
     if which.is_empty() {
         return Vec::new();
     }
-    let kernel = match Kernel::from_env() {
+    let kernel = match opts.kernel.resolve() {
         Ok(k) => k,
-        Err(_) => return which.iter().map(|_| Err(Kernel::from_env().unwrap_err().into())).collect(),
+        Err(_) => return which.iter().map(|_| Err(EngineError::KernelUnsupported(opts.kernel))).collect(),
     };
     let read = |i: &usize| -> Result<Vec<u8>, EngineError> {
         let job = &jobs[*i];
@@ -353,9 +516,10 @@ pub fn hash_reader<R: Read + Send>(
     reader: R,
     expected_size: Option<u64>,
     layouts: &[Layout],
+    opts: &ReadOptions,
     progress: &dyn Progress,
 ) -> Result<Hashed, EngineError> {
-    hash_reader_tuned(reader, expected_size, layouts, progress, Tuning::default())
+    hash_reader_tuned(reader, expected_size, layouts, opts, progress, Tuning::default())
 }
 
 /// [`hash_reader`] with explicit tuning.
@@ -364,11 +528,12 @@ pub fn hash_reader_tuned<R: Read + Send>(
     mut reader: R,
     expected_size: Option<u64>,
     layouts: &[Layout],
+    opts: &ReadOptions,
     progress: &dyn Progress,
     tuning: Tuning,
 ) -> Result<Hashed, EngineError> {
     assert!(tuning.window > 0, "a window holds at least one byte");
-    let kernel = tuning.kernel()?;
+    let kernel = tuning.kernel(opts)?;
     let mut plan = Plan::new(layouts, expected_size);
     let mut cur = vec![0u8; tuning.window];
     let mut next = vec![0u8; tuning.window];
@@ -452,10 +617,11 @@ fn positional(
     file: &File,
     size: u64,
     layouts: &[Layout],
+    opts: &ReadOptions,
     progress: &dyn Progress,
     tuning: Tuning,
 ) -> Result<Hashed, EngineError> {
-    let kernel = tuning.kernel()?;
+    let kernel = tuning.kernel(opts)?;
     let largest = layouts.iter().filter_map(|l| largest_part(l, size)).max().unwrap_or(0);
     let prefetching = match tuning.prefetch {
         Prefetch::Never => false,

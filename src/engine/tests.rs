@@ -21,7 +21,14 @@ fn windowed<R: std::io::Read + Send>(
     progress: &NoProgress,
     window: usize,
 ) -> Result<Hashed, EngineError> {
-    hash_reader_tuned(reader, expected, layouts, progress, Tuning { window, ..Tuning::default() })
+    hash_reader_tuned(
+        reader,
+        expected,
+        layouts,
+        &Default::default(),
+        progress,
+        Tuning { window, ..Tuning::default() },
+    )
 }
 
 /// A reader that returns at most a few bytes per call, to put read boundaries anywhere.
@@ -210,7 +217,8 @@ fn positional_reader_matches_reference_on_every_kernel() {
                 ..Tuning::default()
             };
             let (file, len) = crate::engine::open(&path).unwrap();
-            let hashed = hash_file_tuned(&file, len, &layouts, &NoProgress, tuning).unwrap();
+            let hashed =
+                hash_file_tuned(&file, len, &layouts, &Default::default(), &NoProgress, tuning).unwrap();
             for (layout, got) in layouts.iter().zip(&hashed.etags) {
                 assert_eq!(
                     got.as_ref().unwrap(),
@@ -245,7 +253,15 @@ fn a_cold_file_is_read_ahead_and_hashed_right() {
         let probe = preadv2(&file, &mut [IoSliceMut::new(&mut byte)], 12 << 20, ReadWriteFlags::NOWAIT);
         assert_eq!(probe, Err(Errno::AGAIN), "the file should have left the page cache");
         let tuning = Tuning { positional_min: 0, prefetch: Prefetch::Auto, piece, lag, ..Tuning::default() };
-        let hashed = hash_file_tuned(&file, Some(data.len() as u64), &layouts, &NoProgress, tuning).unwrap();
+        let hashed = hash_file_tuned(
+            &file,
+            Some(data.len() as u64),
+            &layouts,
+            &Default::default(),
+            &NoProgress,
+            tuning,
+        )
+        .unwrap();
         for (layout, got) in layouts.iter().zip(&hashed.etags) {
             assert_eq!(got.as_ref().unwrap(), &reference_etag(&data, layout), "{layout:?}");
         }
@@ -280,7 +296,7 @@ fn positional_reader_notices_a_file_that_changes_size() {
             ..Tuning::default()
         };
         let layouts = [Layout::uniform(5000).unwrap(), Layout::Single];
-        let err = hash_file_tuned(&file, len, &layouts, &resize, tuning).unwrap_err();
+        let err = hash_file_tuned(&file, len, &layouts, &Default::default(), &resize, tuning).unwrap_err();
         assert!(
             matches!(err, EngineError::SizeChanged { expected: 2097152, actual } if actual == new_len),
             "{err}"
@@ -317,7 +333,7 @@ fn hash_files_matches_reference_for_every_file() {
     }
     let jobs: Vec<FileJob<'_>> =
         opened.iter().zip(&layouts).map(|((f, s), l)| FileJob { file: f, size: *s, layouts: l }).collect();
-    let results = hash_files(&jobs, &NoProgress);
+    let results = hash_files(&jobs, &Default::default(), &NoProgress);
     assert_eq!(results.len(), 150);
     for ((result, data), layouts) in results.iter().zip(&contents).zip(&layouts) {
         let hashed = result.as_ref().unwrap();
