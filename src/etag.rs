@@ -95,16 +95,17 @@ impl Etag {
     /// The ETag of a multipart upload whose parts have these MD5s, in order.
     ///
     /// # Panics
-    /// If `part_digests` is empty: S3 has no zero-part upload (an empty object uploaded in parts is
-    /// one empty part).
+    /// If `part_digests` is empty (S3 has no zero-part upload: an empty object uploaded in parts is
+    /// one empty part), or holds more than `u32::MAX` digests. [`PartFolder`] returns these as errors.
     pub fn multipart(part_digests: &[Md5Digest]) -> Etag {
-        assert!(!part_digests.is_empty(), "a multipart upload has at least one part");
-        let mut h = Md5::new();
+        let mut folder = PartFolder::new();
         for d in part_digests {
-            h.update(&d.0);
+            folder.push(d);
         }
-        let parts = u32::try_from(part_digests.len()).unwrap_or(u32::MAX);
-        Etag { digest: Md5Digest(h.finalize()), parts: Some(parts) }
+        match folder.finish() {
+            Ok(etag) => etag,
+            Err(e) => panic!("{e}"),
+        }
     }
 
     /// The digest: the object's MD5, or for a multipart ETag the MD5 of the part MD5s.
@@ -137,6 +138,64 @@ impl Serialize for Etag {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
+}
+
+/// Folds the MD5s of the parts of a multipart upload, in order, into its ETag, one part at a time:
+/// memory does not grow with the part count.
+///
+/// ```
+/// use etagsum::{Md5Digest, PartFolder};
+///
+/// let mut folder = PartFolder::new();
+/// folder.push(&Md5Digest::of(b""));
+/// assert_eq!(folder.finish().unwrap().to_string(), "59adb24ef3cdbe0297f05b395827453f-1");
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct PartFolder {
+    md5: Md5,
+    parts: u64,
+}
+
+impl PartFolder {
+    /// A folder with no part yet.
+    pub fn new() -> PartFolder {
+        PartFolder::default()
+    }
+
+    /// Adds the MD5 of the next part.
+    pub fn push(&mut self, part: &Md5Digest) {
+        self.md5.update(&part.0);
+        self.parts += 1;
+    }
+
+    /// The number of parts pushed so far.
+    pub fn parts(&self) -> u64 {
+        self.parts
+    }
+
+    /// The multipart ETag of the parts pushed.
+    pub fn finish(self) -> Result<Etag, PartCountError> {
+        match u32::try_from(self.parts) {
+            Ok(0) => Err(PartCountError::NoParts),
+            Ok(n) => Ok(Etag { digest: Md5Digest(self.md5.finalize()), parts: Some(n) }),
+            Err(_) => Err(PartCountError::TooMany { parts: self.parts }),
+        }
+    }
+}
+
+/// A part count that no multipart ETag can carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum PartCountError {
+    /// No part: S3 has no zero-part upload.
+    #[error("a multipart upload has at least one part")]
+    NoParts,
+    /// More parts than a `-N` suffix of this library can carry.
+    #[error("{parts} parts; an ETag's part count is at most 4294967295")]
+    TooMany {
+        /// The number of parts.
+        parts: u64,
+    },
 }
 
 /// Why a text is not an ETag.

@@ -45,7 +45,7 @@ pub mod verify;
 pub use engine::{
     hash_path, hash_reader, Cancel, EngineError, Hashed, KernelChoice, NoProgress, Progress, ReadOptions,
 };
-pub use etag::{Etag, EtagError, Md5Digest, RemoteEtag};
+pub use etag::{Etag, EtagError, Md5Digest, PartCountError, PartFolder, RemoteEtag};
 pub use hasher::MultipartHasher;
 pub use layout::{Layout, LayoutError, LimitWarning};
 pub use size::{parse_size, SizeError};
