@@ -10,7 +10,6 @@ use base64::Engine as _;
 use serde::{Serialize, Serializer};
 use thiserror::Error;
 
-use crate::layout::MAX_PARTS;
 use crate::md5x::Md5;
 
 /// A raw 16-byte MD5 digest.
@@ -56,26 +55,32 @@ impl FromStr for Md5Digest {
 
     /// Parses exactly 32 hex digits, in any case.
     fn from_str(s: &str) -> Result<Self, EtagError> {
-        let err = |problem| EtagError { input: s.to_string(), problem };
-        if s.len() != 32 {
-            return Err(err(Problem::Length(s.chars().count())));
-        }
-        let mut out = [0u8; 16];
-        for (i, pair) in s.as_bytes().chunks(2).enumerate() {
-            let hi = hex_value(pair[0]).ok_or_else(|| err(Problem::NotHex))?;
-            let lo = hex_value(pair[1]).ok_or_else(|| err(Problem::NotHex))?;
-            out[i] = hi << 4 | lo;
-        }
-        Ok(Md5Digest(out))
+        parse_digest(s).map_err(|problem| EtagError { input: s.to_string(), problem })
     }
 }
 
-fn hex_value(c: u8) -> Option<u8> {
+/// 32 hex digits into 16 bytes. A character that is no hex digit is named first (a full-width
+/// digit counts as one character but several bytes), then a wrong count of digits.
+fn parse_digest(s: &str) -> Result<Md5Digest, Problem> {
+    if let Some((i, c)) = s.chars().enumerate().find(|(_, c)| !c.is_ascii_hexdigit()) {
+        return Err(Problem::NotHex { position: i + 1, character: c });
+    }
+    if s.len() != 32 {
+        return Err(Problem::Length(s.len()));
+    }
+    let mut out = [0u8; 16];
+    for (o, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
+        *o = hex_value(pair[0]) << 4 | hex_value(pair[1]);
+    }
+    Ok(Md5Digest(out))
+}
+
+/// The value of an ASCII hex digit (checked by the caller).
+fn hex_value(c: u8) -> u8 {
     match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        _ => c - b'A' + 10,
     }
 }
 
@@ -200,7 +205,7 @@ pub enum PartCountError {
 
 /// Why a text is not an ETag.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[error("invalid ETag '{input}': {problem}; expected 32 hex digits, optionally followed by -N with N from 1 to 10000 (e.g. d41d8cd98f00b204e9800998ecf8427e or 59adb24ef3cdbe0297f05b395827453f-1), optionally in double quotes")]
+#[error("invalid ETag '{input}': {problem}; expected 32 hex digits, optionally followed by -N with N a part count of 1 or more (e.g. d41d8cd98f00b204e9800998ecf8427e or 59adb24ef3cdbe0297f05b395827453f-1), optionally in double quotes")]
 pub struct EtagError {
     input: String,
     problem: Problem,
@@ -209,8 +214,13 @@ pub struct EtagError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Problem {
     Empty,
+    /// A digest of hex digits, but not 32 of them.
     Length(usize),
-    NotHex,
+    NotHex {
+        /// 1-based, in characters.
+        position: usize,
+        character: char,
+    },
     BadCount,
     ZeroParts,
     TooManyParts,
@@ -220,11 +230,17 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Problem::Empty => f.write_str("it is empty"),
-            Problem::Length(n) => write!(f, "the digest has {n} characters"),
-            Problem::NotHex => f.write_str("the digest has a character that is not a hex digit"),
+            Problem::Length(n) => write!(
+                f,
+                "the digest has {n} hex digit{}, not 32 (a truncated or extended copy?)",
+                if *n == 1 { "" } else { "s" }
+            ),
+            Problem::NotHex { position, character } => {
+                write!(f, "character {position} of the digest, {character:?}, is not a hex digit (0-9, a-f)")
+            }
             Problem::BadCount => f.write_str("the part count after '-' is not a number"),
             Problem::ZeroParts => f.write_str("'-0' never exists: a multipart upload has at least one part"),
-            Problem::TooManyParts => f.write_str("S3 allows at most 10000 parts"),
+            Problem::TooManyParts => f.write_str("the part count after '-' is larger than 4294967295"),
         }
     }
 }
@@ -253,17 +269,17 @@ impl FromStr for Etag {
                 if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(err(Problem::BadCount));
                 }
-                let n: u64 = count.parse().unwrap_or(u64::MAX);
-                if n == 0 {
-                    return Err(err(Problem::ZeroParts));
-                }
-                if n > MAX_PARTS {
-                    return Err(err(Problem::TooManyParts));
-                }
-                (hex, Some(n as u32))
+                // S3 allows 10,000 parts, but other stores may allow more: any count a u32 holds
+                // is an ETag, and what no upload could have made is judged later, never here.
+                let n: u32 = match count.parse() {
+                    Ok(0) => return Err(err(Problem::ZeroParts)),
+                    Ok(n) => n,
+                    Err(_) => return Err(err(Problem::TooManyParts)),
+                };
+                (hex, Some(n))
             }
         };
-        let digest = hex.parse::<Md5Digest>().map_err(|e| err(e.problem))?;
+        let digest = parse_digest(hex).map_err(err)?;
         Ok(Etag { digest, parts })
     }
 }
@@ -279,14 +295,38 @@ pub enum RemoteEtag {
     Opaque {
         /// The value without quotes.
         value: String,
-        /// What it looks like, for the user: e.g. "64 hex digits (a SHA-256?)".
-        looks_like: String,
+        /// What it looks like.
+        shape: OpaqueShape,
     },
 }
 
+/// What a remote ETag that is not MD5-based looks like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OpaqueShape {
+    /// As many hex digits as a SHA-1, SHA-224, SHA-256, SHA-384 or SHA-512 digest has (40, 56, 64,
+    /// 96 or 128).
+    Hex {
+        /// The number of hex digits.
+        digits: usize,
+    },
+    /// Base64 text of a digest's length (some stores send one instead of hex).
+    Base64,
+}
+
+/// Hex lengths of digests that stores use instead of an MD5. Any other hex length is a mistyped
+/// or truncated MD5, and is refused as such rather than passed off as an encrypted object.
+const OPAQUE_HEX_LENGTHS: [usize; 5] = [40, 56, 64, 96, 128];
+
+/// Byte lengths of the digests (MD5, SHA-1, SHA-224, SHA-256, SHA-384, SHA-512) that a base64
+/// ETag may carry. Other base64 text, such as a mistyped hex MD5 (which is valid base64 too), is
+/// refused.
+const OPAQUE_DIGEST_BYTES: [usize; 6] = [16, 20, 28, 32, 48, 64];
+
 impl RemoteEtag {
-    /// Reads a remote ETag. Well-formed values that cannot be MD5-based (other hex lengths, base64)
-    /// are [`RemoteEtag::Opaque`]; only text that is no ETag at all is an error.
+    /// Reads a remote ETag. Well-formed values that cannot be MD5-based (hex digests of the SHA
+    /// lengths, base64) are [`RemoteEtag::Opaque`]; anything else that is not an MD5 ETag, such
+    /// as 31 hex digits, is an error.
     pub fn parse(input: &str) -> Result<RemoteEtag, EtagError> {
         let strict = match input.parse::<Etag>() {
             Ok(e) => return Ok(RemoteEtag::Md5(e)),
@@ -297,21 +337,27 @@ impl RemoteEtag {
             Some((body, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => body,
             _ => s,
         };
-        let looks_like = if body.len() >= 8 && body.bytes().all(|b| b.is_ascii_hexdigit()) {
-            Some(format!("{} hex digits, not the 32 of an MD5", body.len()))
-        } else if body.len() >= 8
-            && body.len() % 4 == 0
-            && body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
-            && body.bytes().any(|b| !b.is_ascii_hexdigit())
+        let shape = if body.bytes().all(|b| b.is_ascii_hexdigit()) {
+            OPAQUE_HEX_LENGTHS.contains(&body.len()).then_some(OpaqueShape::Hex { digits: body.len() })
+        } else if base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .is_ok_and(|raw| OPAQUE_DIGEST_BYTES.contains(&raw.len()))
         {
-            Some("base64 text, not the hex of an MD5".to_string())
+            Some(OpaqueShape::Base64)
         } else {
             None
         };
-        match looks_like {
-            // A 32-hex body with a bad count ("-0", "-10001") is a malformed MD5 ETag, not opaque.
-            Some(l) if body.len() != 32 => Ok(RemoteEtag::Opaque { value: s.to_string(), looks_like: l }),
-            _ => Err(strict),
+        match shape {
+            Some(shape) => Ok(RemoteEtag::Opaque { value: s.to_string(), shape }),
+            None => Err(strict),
+        }
+    }
+
+    /// The MD5-based ETag, if this is one.
+    pub fn md5(&self) -> Option<&Etag> {
+        match self {
+            RemoteEtag::Md5(e) => Some(e),
+            RemoteEtag::Opaque { .. } => None,
         }
     }
 }
@@ -358,37 +404,53 @@ mod tests {
 
     #[test]
     fn rejects_malformed_values_saying_what_was_expected() {
+        let full_width = format!("{}\u{ff11}", &E[..31]);
         for (s, problem) in [
             ("", "it is empty"),
             ("\"\"", "it is empty"),
-            ("abc", "3 characters"),
-            ("59adb24ef3cdbe0297f05b395827453g", "not a hex digit"),
+            ("abc", "the digest has 3 hex digits, not 32"),
+            (&E[..31], "the digest has 31 hex digits, not 32 (a truncated or extended copy?)"),
+            (&format!("{E}0"), "33 hex digits"),
+            ("59adb24ef3cdbe0297f05b395827453g", "character 32 of the digest, 'g', is not a hex digit"),
+            (&full_width, "character 32 of the digest, '１', is not a hex digit"),
             (&format!("{E}-0"), "'-0' never exists"),
-            (&format!("{E}-10001"), "at most 10000"),
+            (&format!("{E}-4294967296"), "larger than 4294967295"),
             (&format!("{E}-"), "not a number"),
             (&format!("{E}-x"), "not a number"),
+            (&format!("{E}--1"), "not a number"),
         ] {
             let e = s.parse::<Etag>().unwrap_err().to_string();
             assert!(e.contains(problem), "{s}: {e}");
             assert!(e.contains("expected 32 hex digits"), "{e}");
-            assert!(RemoteEtag::parse(s).is_err(), "{s}");
+            // A wrong-length paste is not passed off as an encrypted object.
+            assert_eq!(RemoteEtag::parse(s).unwrap_err().to_string(), e, "{s}");
         }
     }
 
     #[test]
+    fn part_counts_beyond_s3s_limit_are_etags_still() {
+        // S3 stops at 10,000 parts; other stores may not, and a verifier must not call them errors.
+        assert_eq!(format!("{E}-10001").parse::<Etag>().unwrap().parts(), Some(10_001));
+        assert_eq!(format!("{E}-4294967295").parse::<Etag>().unwrap().parts(), Some(u32::MAX));
+    }
+
+    #[test]
     fn recognises_well_formed_values_that_are_not_md5() {
-        let sha = "a".repeat(64);
-        match RemoteEtag::parse(&format!("\"{sha}\"")).unwrap() {
-            RemoteEtag::Opaque { value, looks_like } => {
-                assert_eq!(value, sha);
-                assert!(looks_like.contains("64 hex digits"));
+        for digits in [40, 56, 64, 96, 128] {
+            let hex = "a".repeat(digits);
+            match RemoteEtag::parse(&format!("\"{hex}\"")).unwrap() {
+                RemoteEtag::Opaque { value, shape } => {
+                    assert_eq!(value, hex);
+                    assert_eq!(shape, OpaqueShape::Hex { digits });
+                }
+                other => panic!("{other:?}"),
             }
-            other => panic!("{other:?}"),
         }
         let b64 = "uWBwpe1dxI4Vw8Gf0X9ynOdw/SS6VBzfWm9giiv1sf4=";
-        assert!(matches!(RemoteEtag::parse(b64).unwrap(), RemoteEtag::Opaque { .. }));
+        assert!(matches!(RemoteEtag::parse(b64).unwrap(), RemoteEtag::Opaque { shape: OpaqueShape::Base64, .. }));
         assert!(matches!(RemoteEtag::parse(&format!("{b64}-3")).unwrap(), RemoteEtag::Opaque { .. }));
         assert!(matches!(RemoteEtag::parse(E).unwrap(), RemoteEtag::Md5(_)));
+        assert!(RemoteEtag::parse(&"a".repeat(63)).is_err());
     }
 
     #[test]

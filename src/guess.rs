@@ -15,6 +15,7 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::engine::{self, EngineError, Progress, ReadOptions};
+use crate::verify::VerifyError;
 use crate::etag::Etag;
 use crate::layout::{Layout, MAX_PARTS, MAX_PART_SIZE, MIB, MIN_PART_SIZE};
 use crate::uploaders;
@@ -22,6 +23,10 @@ use crate::uploaders;
 /// At most this many whole-MiB and this many whole-MB part sizes are tried per file; the interval
 /// can hold thousands when N is small, and each candidate costs a hash of the whole file.
 pub const MAX_WHOLE_SIZES: usize = 32;
+
+/// The smallest minimum part size of the S3-compatible stores etagsum knows: 5 MB (Backblaze B2);
+/// S3's own is 5 MiB.
+const MIN_PART_SIZE_ANY_STORE: u64 = 5_000_000;
 
 /// The inclusive range of uniform part sizes that split `size` bytes into exactly N parts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -183,7 +188,8 @@ pub fn candidates(size: u64, etag: &Etag) -> Candidates {
             push(Layout::Uniform { part_size: p }, Origin::Rounding, &mut out);
         }
     }
-    let lo = iv.min.max(MIN_PART_SIZE);
+    // Whole units from 5 MB on: 5 MiB is S3's minimum, 5,000,000 bytes that of other stores (B2).
+    let lo = iv.min.max(MIN_PART_SIZE_ANY_STORE);
     let hi = iv.max.min(MAX_PART_SIZE);
     let mut omitted = 0;
     for (unit, origin) in [
@@ -233,16 +239,19 @@ pub struct Guess {
 
 /// Hashes every candidate layout of the file at `path` in one pass and keeps those that reproduce
 /// `etag`.
+///
+/// A file whose size is not known before reading (a pipe) cannot be guessed from: the part-size
+/// interval needs the size ([`VerifyError::SizeUnknown`]); read it with [`guess_reader`] and the
+/// size from elsewhere.
 pub fn guess_path(
     path: &Path,
     etag: &Etag,
     read: &ReadOptions,
     progress: &dyn Progress,
-) -> Result<Guess, EngineError> {
+) -> Result<Guess, VerifyError> {
     let (file, size) = engine::open(path)?;
-    guess_with(size.unwrap_or(0), etag, |layouts, size| {
-        engine::hash_file(&file, Some(size), layouts, read, progress)
-    })
+    let size = size.ok_or(VerifyError::SizeUnknown)?;
+    Ok(guess_with(size, etag, |layouts, size| engine::hash_file(&file, Some(size), layouts, read, progress))?)
 }
 
 /// Like [`guess_path`], for a source of `size` bytes.

@@ -45,8 +45,11 @@ pub mod verify;
 pub use engine::{
     hash_path, hash_reader, Cancel, EngineError, Hashed, KernelChoice, NoProgress, Progress, ReadOptions,
 };
-pub use etag::{Etag, EtagError, Md5Digest, PartCountError, PartFolder, RemoteEtag};
+pub use etag::{Etag, EtagError, Md5Digest, OpaqueShape, PartCountError, PartFolder, RemoteEtag};
 pub use hasher::MultipartHasher;
 pub use layout::{Layout, LayoutError, LimitWarning};
 pub use size::{parse_size, SizeError};
-pub use verify::{verify_path, verify_reader, Report, Sse, Verdict, VerifyError, VerifyOptions};
+pub use verify::{
+    verify_file, verify_files, verify_path, verify_reader, Need, Reason, Report, Sse, Verdict, VerifyError, VerifyJob,
+    VerifyOptions, Warning,
+};

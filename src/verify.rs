@@ -1,11 +1,22 @@
 //! Verdicts: does a local file equal the object behind a remote ETag?
 //!
-//! The promise: "match" only when the remote ETag was reproduced exactly from the local bytes;
-//! "mismatch" only when the layout is known (a single-part or `-1` ETag, a part size the caller
-//! gave) and the digest differs, or when the sizes alone rule the object out. Everything else is
-//! "inconclusive", with the reason and the `aws s3api` request that reads the missing fact.
+//! The promise: [`Verdict::Match`] only when the remote ETag was reproduced exactly from the local
+//! bytes; [`Verdict::Mismatch`] only with evidence about the bytes: a digest that differs for a
+//! layout that is known (a plain MD5 or `-1` ETag, or a caller's layout whose part count agrees
+//! with the ETag and that no other candidate rescues), or a remote size that differs from the
+//! local one. Everything else is [`Verdict::Inconclusive`], with a typed [`Reason`] and the typed
+//! [`Need`]s: the facts that, read from S3, would settle it.
+//!
+//! What S3 would refuse (parts under 5 MiB, more than 10,000 parts, 12 bytes in 3 parts) is never
+//! evidence: other stores and other uploaders do it. What the caller says (a part size, a list of
+//! part sizes, a single PUT) is never evidence against the content either, unless it agrees with
+//! the ETag's own part count. `docs/verify-rules.md` states every rule with the test that holds it.
+//!
+//! The module is sans-IO at its core: [`verify_with`] plans from the facts, asks a hashing
+//! closure for the layouts it needs, and judges. The `verify_*` functions plug in the engine.
 
 use std::fmt;
+use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 use std::str::FromStr;
@@ -13,13 +24,13 @@ use std::str::FromStr;
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::engine::{self, EngineError, Progress, ReadOptions};
-use crate::etag::{Etag, RemoteEtag};
-use crate::guess::{self, Candidate, Candidates, Interval};
-use crate::layout::Layout;
+use crate::engine::{self, EngineError, Hashed, Progress, ReadOptions};
+use crate::etag::{Etag, OpaqueShape, RemoteEtag};
+use crate::guess::{self, Candidate, Candidates, Interval, Origin};
+use crate::layout::{Layout, LayoutError, LimitWarning};
 
 /// The answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// The remote ETag was reproduced exactly from the local bytes.
@@ -41,11 +52,17 @@ impl Verdict {
     }
 }
 
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
 /// Server-side encryption of the remote object, as the caller knows it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Sse {
-    /// Not known (the default): a mismatch then advises checking the encryption.
+    /// Not known (the default): a digest that differs may then come from an encrypted object.
     #[default]
     Unknown,
     /// No encryption.
@@ -58,68 +75,263 @@ pub enum Sse {
     C,
 }
 
-impl FromStr for Sse {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Sse, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "none" => Ok(Sse::None),
-            "s3" | "aes256" => Ok(Sse::S3),
-            "kms" | "aws:kms" | "dsse" | "aws:kms:dsse" => Ok(Sse::Kms),
-            "c" | "sse-c" => Ok(Sse::C),
-            _ => Err(format!("invalid encryption '{s}'; expected none, s3, kms or c")),
+impl Sse {
+    /// Whether S3 makes this object's ETag from the MD5 of its content, as far as the caller knows.
+    fn md5_etag(self) -> Option<bool> {
+        match self {
+            Sse::Unknown => None,
+            Sse::None | Sse::S3 => Some(true),
+            Sse::Kms | Sse::C => Some(false),
         }
     }
 }
 
-/// What the caller knows about the remote object besides its ETag.
+/// An encryption name that is none of those [`Sse`] reads.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("invalid encryption '{0}'; expected none, s3 (AES256), kms (aws:kms, aws:kms:dsse) or c (SSE-C)")]
+pub struct SseError(String);
+
+impl FromStr for Sse {
+    type Err = SseError;
+
+    /// Reads `none`, `s3`, `kms`, `c`, and the values of S3's `ServerSideEncryption` header
+    /// (`AES256`, `aws:kms`, `aws:kms:dsse`), in any case.
+    fn from_str(s: &str) -> Result<Sse, SseError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "none" => Ok(Sse::None),
+            "s3" | "aes256" | "sse-s3" => Ok(Sse::S3),
+            "kms" | "aws:kms" | "dsse" | "aws:kms:dsse" | "sse-kms" => Ok(Sse::Kms),
+            "c" | "sse-c" => Ok(Sse::C),
+            _ => Err(SseError(s.to_string())),
+        }
+    }
+}
+
+/// What the caller knows about the remote object besides its ETag. Every field is optional; each
+/// narrows the answer, and none is taken as evidence against the content on its own.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct VerifyOptions {
-    /// The remote object's size (ContentLength), if known.
+    /// The remote object's size (ContentLength), if known. A local size that differs is a mismatch.
     pub remote_size: Option<u64>,
-    /// The layout the object was uploaded with, if known (`--part-size`, `--part-sizes`).
+    /// The layout the object was uploaded with, if known (a part size, or every part's size).
     pub layout: Option<Layout>,
     /// The remote object's encryption, if known.
     pub sse: Sse,
 }
 
-/// The verdict for one file, with everything needed to explain it.
+/// Why the verdict is what it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reason {
+    /// Match: the MD5 of the bytes equals a single-part ETag.
+    Md5Equal,
+    /// Match: the report's layout reproduces the multipart ETag.
+    Reproduced,
+    /// Mismatch: the remote object's size is not the local size.
+    SizeDiffers {
+        /// The remote object's size (ContentLength).
+        remote: u64,
+        /// The bytes of the local source.
+        local: u64,
+    },
+    /// Mismatch: the layout is known (the report's layout) and its digest differs
+    /// ([`Report::computed_etag`]).
+    DigestDiffers,
+    /// Inconclusive: the remote ETag is not MD5-based.
+    NotMd5 {
+        /// What it looks like.
+        shape: OpaqueShape,
+    },
+    /// Inconclusive: the object is encrypted with SSE-KMS, DSSE-KMS or SSE-C, whose ETags are no
+    /// MD5 of the content.
+    Encrypted {
+        /// The encryption.
+        sse: Sse,
+    },
+    /// Inconclusive: the caller's layout does not give the ETag's form: `None` stands for a
+    /// single PUT (a plain MD5), `Some(n)` for `-n`. The caller's facts are wrong, or the file is
+    /// not the object.
+    LayoutDisagrees {
+        /// What the caller's layout gives for the object's size.
+        layout_parts: Option<u64>,
+        /// What the ETag says.
+        etag_parts: Option<u32>,
+    },
+    /// Inconclusive: the caller's part sizes add up to another size than the local file's
+    /// (`None`: to more than 2^64 − 1 bytes).
+    PartSizesDisagree {
+        /// The sum of the part sizes, if it fits in 64 bits.
+        sum: Option<u64>,
+        /// The local size.
+        local: u64,
+    },
+    /// Inconclusive: no part size splits the object into the ETag's part count with equal parts,
+    /// and no uploader of the catalog makes that many uneven parts.
+    NoUniformLayout {
+        /// The ETag's part count.
+        parts: u32,
+    },
+    /// Inconclusive: none of the candidate layouts reproduces the ETag.
+    NotReproduced {
+        /// The ETag's part count.
+        parts: u32,
+        /// The uniform part sizes that give that part count.
+        interval: Option<Interval>,
+        /// Whole-unit part sizes of the interval left untried.
+        omitted: u64,
+    },
+}
+
+impl Reason {
+    /// A stable name for scripts and JSON: `md5_equal`, `size_differs`, ...
+    pub fn code(&self) -> &'static str {
+        match self {
+            Reason::Md5Equal => "md5_equal",
+            Reason::Reproduced => "reproduced",
+            Reason::SizeDiffers { .. } => "size_differs",
+            Reason::DigestDiffers => "digest_differs",
+            Reason::NotMd5 { .. } => "not_md5",
+            Reason::Encrypted { .. } => "encrypted",
+            Reason::LayoutDisagrees { .. } => "layout_disagrees",
+            Reason::PartSizesDisagree { .. } => "part_sizes_disagree",
+            Reason::NoUniformLayout { .. } => "no_uniform_layout",
+            Reason::NotReproduced { .. } => "not_reproduced",
+        }
+    }
+}
+
+/// A fact about the remote object that would settle an inconclusive verdict, or that could turn a
+/// mismatch into an inconclusive one. A driver with an S3 client reads it and verifies again; the
+/// command line turns it into advice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Need {
+    /// The part size: HeadObject with PartNumber 1 gives the first part's ContentLength and the
+    /// PartsCount. Settles a uniform layout.
+    PartSize,
+    /// Every part's size: GetObjectAttributes with ObjectParts, or HeadObject with each part
+    /// number. Settles an uneven layout.
+    PartSizes,
+    /// The encryption: HeadObject's ServerSideEncryption and SSECustomerAlgorithm.
+    Encryption,
+    /// The object's size: HeadObject's ContentLength.
+    RemoteSize,
+    /// An additional checksum, which survives encryption: HeadObject with ChecksumMode ENABLED.
+    Checksum,
+}
+
+impl Need {
+    /// A stable name for scripts and JSON: `part_size`, `part_sizes`, ...
+    pub fn code(self) -> &'static str {
+        match self {
+            Need::PartSize => "part_size",
+            Need::PartSizes => "part_sizes",
+            Need::Encryption => "encryption",
+            Need::RemoteSize => "remote_size",
+            Need::Checksum => "checksum",
+        }
+    }
+}
+
+/// Something the caller may want to know that does not change the verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// The caller's layout breaks S3's limits (some stores accept it).
+    Limit(LimitWarning),
+    /// The caller gave a multipart layout, but the ETag is a plain MD5: the ETag's form decides.
+    LayoutIgnored,
+    /// The caller's layout did not reproduce the ETag, but the report's layout did.
+    LayoutWrong {
+        /// The caller's layout.
+        given: Layout,
+    },
+}
+
+/// The verdict for one source, with everything needed to explain it.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Report {
-    /// The local file's size.
+    /// The local source's size in bytes (for an undecided source that was not read, the size known
+    /// before reading, or 0).
     pub size: u64,
-    /// The remote ETag, normalised (no quotes, lower case).
-    pub remote_etag: String,
-    /// The ETag computed for the layout that decided the verdict, if any was computed.
+    /// The remote ETag.
+    pub remote_etag: RemoteEtag,
+    /// The ETag computed for the layout that decided the verdict, if one was computed.
     pub computed_etag: Option<Etag>,
     /// The verdict.
     pub verdict: Verdict,
+    /// Why.
+    pub reason: Reason,
+    /// What would settle an inconclusive verdict, or could turn a mismatch into one (for instance
+    /// the encryption, for a digest that differs while the encryption is unknown). Sorted.
+    pub needs: Vec<Need>,
     /// The layout that matched, or that was known and differs.
     pub layout: Option<Layout>,
     /// Catalog uploaders whose defaults give that layout for this size.
     pub uploaders: Vec<&'static str>,
-    /// Why the verdict is what it is, in one sentence.
-    pub reason: String,
-    /// For an inconclusive verdict, or a mismatch that could be a false alarm: the request that
-    /// reads the missing fact from S3.
-    pub advice: Option<String>,
     /// The number of layouts hashed.
     pub tried: usize,
-    /// Ways in which a layout the caller gave breaks S3's limits.
-    pub warnings: Vec<String>,
+    /// What the caller may want to know besides the verdict.
+    pub warnings: Vec<Warning>,
 }
 
-/// Why a file could not be verified at all (as opposed to an inconclusive verdict).
+impl Report {
+    fn new(size: u64, remote: &RemoteEtag, verdict: Verdict, reason: Reason) -> Report {
+        Report {
+            size,
+            remote_etag: remote.clone(),
+            computed_etag: None,
+            verdict,
+            reason,
+            needs: Vec::new(),
+            layout: None,
+            uploaders: Vec::new(),
+            tried: 0,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn needing(mut self, needs: &[Need]) -> Report {
+        self.needs.extend_from_slice(needs);
+        self.needs.sort_unstable();
+        self.needs.dedup();
+        self
+    }
+}
+
+/// Why a source could not be verified at all (as opposed to an inconclusive verdict).
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum VerifyError {
     /// Reading or hashing failed.
     #[error(transparent)]
     Engine(#[from] EngineError),
-    /// A part size must be guessed, but the source's size is not known before reading (stdin).
+    /// A `-N` ETag with N ≥ 2 needs the object's size to guess the part size, and the source's size
+    /// is not known before reading it (a pipe or a device).
     #[error(
-        "the size of standard input is not known in advance: give --size, or the layout with --part-size"
+        "the size is not known before reading (a pipe or a device), and guessing the part size of a \
+         multipart ETag needs it: give the remote object's size or its part size"
     )]
     SizeUnknown,
+    /// The caller's facts contradict each other: part sizes that do not add up to the remote size.
+    #[error("the part sizes given add up to {}, but the remote size given is {remote_size} bytes", sum_text(*.sum))]
+    FactsDisagree {
+        /// The sum of the part sizes, if it fits in 64 bits.
+        sum: Option<u64>,
+        /// The remote size given.
+        remote_size: u64,
+    },
+}
+
+fn sum_text(sum: Option<u64>) -> String {
+    match sum {
+        Some(1) => "1 byte".to_string(),
+        Some(s) => format!("{s} bytes"),
+        None => "more than 18446744073709551615 bytes".to_string(),
+    }
 }
 
 /// Verifies the file at `path` against `remote`.
@@ -131,361 +343,374 @@ pub fn verify_path(
     progress: &dyn Progress,
 ) -> Result<Report, VerifyError> {
     let (file, size) = engine::open(path)?;
-    let name = path.display().to_string();
-    // A regular file can be read twice: the likely layouts first, the rest only if none matched.
-    verify_with(size, &name, remote, opts, size.is_some(), |layouts, expected| {
-        engine::hash_file(&file, expected, layouts, read, progress)
-    })
+    verify_file(&file, size, remote, opts, read, progress)
 }
 
-/// Verifies what `reader` yields (`size` bytes, if known) against `remote`. `name` is used in the
-/// advice, where a command line is suggested.
+/// Verifies an open file against `remote`. With `size` (a regular file's length, as
+/// [`engine::open`] gives it) the file is read with positional reads from offset 0, whatever its
+/// position, and may be read twice: the uploaders' layouts first, the other candidates only if
+/// none matched. Without it (a pipe, a device) it is read once, front to back.
+pub fn verify_file(
+    file: &File,
+    size: Option<u64>,
+    remote: &RemoteEtag,
+    opts: &VerifyOptions,
+    read: &ReadOptions,
+    progress: &dyn Progress,
+) -> Result<Report, VerifyError> {
+    match size {
+        Some(_) => verify_with(size, remote, opts, true, |layouts, _| {
+            engine::hash_file(file, size, layouts, read, progress)
+        }),
+        None => verify_reader(file, None, remote, opts, read, progress),
+    }
+}
+
+/// Verifies what `reader` yields (`size` bytes, if known before reading) against `remote`. The
+/// reader is read once.
 pub fn verify_reader<R: Read + Send>(
     reader: R,
     size: Option<u64>,
-    name: &str,
     remote: &RemoteEtag,
     opts: &VerifyOptions,
     read: &ReadOptions,
     progress: &dyn Progress,
 ) -> Result<Report, VerifyError> {
     let mut reader = Some(reader);
-    verify_with(size, name, remote, opts, false, |layouts, expected| {
-        let reader = reader.take().expect("a reader is read once");
-        engine::hash_reader(reader, expected, layouts, read, progress)
+    verify_with(size, remote, opts, false, |layouts, expected| match reader.take() {
+        Some(r) => engine::hash_reader(r, expected, layouts, read, progress),
+        // `verify_with` hashes a source that cannot be read again once.
+        None => unreachable!("a reader is hashed once"),
     })
 }
 
-/// Plans, hashes with `hash` (given the layouts and the expected size) and judges.
+/// One source for [`verify_files`]: an open file with its size as [`engine::open`] gives it, the
+/// remote ETag and what is known about the object.
+#[derive(Clone, Copy, Debug)]
+pub struct VerifyJob<'a> {
+    /// The open file.
+    pub file: &'a File,
+    /// Its size, for a regular file.
+    pub size: Option<u64>,
+    /// The remote ETag.
+    pub remote: &'a RemoteEtag,
+    /// What is known about the object.
+    pub opts: &'a VerifyOptions,
+}
+
+/// Files up to this size are verified together, their candidates hashed in one batch.
+const BATCH_FILE_MAX: u64 = 1 << 20;
+
+/// Verifies many files in one call, on the caller's rayon pool, one result per file in order.
+/// Small files are hashed together so that their streams share the kernels' lanes (every
+/// candidate at once: for them a second read would cost more than the extra layouts); larger
+/// files go one after the other, each as [`verify_file`] does.
+pub fn verify_files(
+    jobs: &[VerifyJob<'_>],
+    read: &ReadOptions,
+    progress: &dyn Progress,
+) -> Vec<Result<Report, VerifyError>> {
+    let mut out: Vec<Option<Result<Report, VerifyError>>> = jobs.iter().map(|_| None).collect();
+    let mut batch: Vec<(usize, Vec<Candidate>, Ctx)> = Vec::new();
+    for (i, job) in jobs.iter().enumerate() {
+        match job.size {
+            Some(size) if size <= BATCH_FILE_MAX => match plan(Some(size), job.remote, job.opts) {
+                Ok(Plan::Hash(cands, ctx)) => batch.push((i, cands, ctx)),
+                Ok(Plan::Decided(report)) => out[i] = Some(Ok(report)),
+                Err(e) => out[i] = Some(Err(e)),
+            },
+            _ => out[i] = Some(verify_file(job.file, job.size, job.remote, job.opts, read, progress)),
+        }
+    }
+    let layouts: Vec<Vec<Layout>> =
+        batch.iter().map(|(_, cands, _)| cands.iter().map(|c| c.layout.clone()).collect()).collect();
+    let file_jobs: Vec<engine::FileJob<'_>> = batch
+        .iter()
+        .zip(&layouts)
+        .map(|((i, _, _), layouts)| engine::FileJob { file: jobs[*i].file, size: jobs[*i].size, layouts })
+        .collect();
+    let hashed = engine::hash_files(&file_jobs, read, progress);
+    for ((i, cands, ctx), result) in batch.into_iter().zip(hashed) {
+        out[i] = Some(match result {
+            Ok(h) => Ok(judge(ctx, &cands, h)),
+            Err(e) => Err(e.into()),
+        });
+    }
+    out.into_iter().map(|r| r.expect("every file has a result")).collect()
+}
+
+/// Plans from the facts, hashes with `hash` (given the layouts and the size the source must have,
+/// if known) and judges. `rereadable`: the source can be hashed a second time, so the likely
+/// layouts go first and the others only if none of them matched.
 fn verify_with(
     size: Option<u64>,
-    name: &str,
     remote: &RemoteEtag,
     opts: &VerifyOptions,
     rereadable: bool,
-    mut hash: impl FnMut(&[Layout], Option<u64>) -> Result<engine::Hashed, EngineError>,
+    mut hash: impl FnMut(&[Layout], Option<u64>) -> Result<Hashed, EngineError>,
 ) -> Result<Report, VerifyError> {
-    let plan = plan(size.or(opts.remote_size), name, remote, opts)?;
-    let (candidates, ctx) = match plan {
+    let (cands, ctx) = match plan(size, remote, opts)? {
         Plan::Decided(report) => return Ok(report),
-        Plan::Hash(candidates, ctx) => (candidates, ctx),
+        Plan::Hash(cands, ctx) => (cands, ctx),
     };
     let expected = size.or(opts.remote_size);
-    let mut run = |which: &[usize]| -> Result<engine::Hashed, EngineError> {
-        let layouts: Vec<Layout> = which.iter().map(|&i| candidates.candidates[i].layout.clone()).collect();
+    let run = |which: &[usize], hash: &mut dyn FnMut(&[Layout], Option<u64>) -> Result<Hashed, EngineError>| {
+        let layouts: Vec<Layout> = which.iter().map(|&i| cands[i].layout.clone()).collect();
         hash(&layouts, expected)
     };
-    // The uploaders' layouts reproduce nearly every real ETag. When the source can be read again,
-    // they go first and the other candidates are hashed only if none of them matched: a match then
-    // costs one layout's worth of hashing, and an inconclusive answer one more read.
-    let (likely, rest): (Vec<usize>, Vec<usize>) = (0..candidates.candidates.len()).partition(|&i| {
-        matches!(candidates.candidates[i].origin, guess::Origin::Uploader | guess::Origin::Fixed)
-    });
+    // The caller's layout and the uploaders' layouts reproduce nearly every real ETag. When the
+    // source can be read again they go first, and the other candidates are hashed only if none
+    // of them matched: a match then costs one layout's worth of hashing.
+    let (likely, rest): (Vec<usize>, Vec<usize>) =
+        (0..cands.len()).partition(|&i| matches!(cands[i].origin, Origin::Uploader | Origin::Fixed));
     let staged = rereadable && !likely.is_empty() && !rest.is_empty();
-    let first: Vec<usize> = if staged { likely.clone() } else { (0..candidates.candidates.len()).collect() };
-    let mut hashed = match run(&first) {
-        // A source that is not the remote size is not the remote object.
-        Err(EngineError::SizeChanged { actual, .. }) if size.is_none() => {
-            return Ok(size_mismatch(&ctx, opts.remote_size.unwrap_or_default(), actual));
+    let first: Vec<usize> = if staged { likely } else { (0..cands.len()).collect() };
+    let mut hashed = match run(&first, &mut hash) {
+        // A stream that is not of the remote size is not the remote object.
+        Err(EngineError::SizeChanged { actual, .. }) if size.is_none() && opts.remote_size.is_some() => {
+            let remote_size = opts.remote_size.unwrap_or_default();
+            return Ok(size_differs(remote, remote_size, actual));
         }
         other => other?,
     };
     let mut order = first;
     if staged && !hashed.etags.iter().any(|e| e.as_ref().ok() == Some(&ctx.remote)) {
-        let more = run(&rest)?;
+        let more = run(&rest, &mut hash)?;
         hashed.etags.extend(more.etags);
-        hashed.part_digests.extend(more.part_digests);
         order.extend(rest);
     }
-    // Put the results back in the candidates' order, leaving out those not hashed.
-    let mut at: Vec<Option<usize>> = vec![None; candidates.candidates.len()];
-    for (k, &i) in order.iter().enumerate() {
-        at[i] = Some(k);
-    }
-    let (mut etags, mut part_digests, mut kept) = (Vec::new(), Vec::new(), Vec::new());
-    for (cand, k) in candidates.candidates.iter().zip(at) {
-        if let Some(k) = k {
-            etags.push(hashed.etags[k].clone());
-            part_digests.push(std::mem::take(&mut hashed.part_digests[k]));
-            kept.push(cand.clone());
-        }
-    }
-    let hashed = engine::Hashed { size: hashed.size, etags, part_digests };
-    Ok(judge(ctx, Candidates { candidates: kept, ..candidates }, hashed))
+    let kept: Vec<Candidate> = order.iter().map(|&i| cands[i].clone()).collect();
+    Ok(judge(ctx, &kept, hashed))
 }
 
-/// What the verdict needs besides the hashes.
+/// What judging needs besides the hashes.
 struct Ctx {
-    name: String,
     remote: Etag,
-    /// Whether the layout is known, so that a different digest is a mismatch.
+    remote_etag: RemoteEtag,
+    /// The first candidate's layout is known (the ETag's form, or a caller's layout whose part
+    /// count agrees): a different digest for it is a mismatch.
     known: bool,
-    warnings: Vec<String>,
+    sse: Sse,
+    remote_size: Option<u64>,
+    /// Part counts and the interval, for the reason of an inconclusive verdict.
+    interval: Option<Interval>,
+    omitted: u64,
+    /// The caller's layout, if it leads the candidates.
+    given: Option<Layout>,
+    warnings: Vec<Warning>,
 }
 
 enum Plan {
     Decided(Report),
-    Hash(Candidates, Ctx),
+    Hash(Vec<Candidate>, Ctx),
 }
 
-fn report(size: u64, remote: &str, verdict: Verdict, reason: String) -> Report {
-    Report {
-        size,
-        remote_etag: remote.to_string(),
-        computed_etag: None,
-        verdict,
-        layout: None,
-        uploaders: Vec::new(),
-        reason,
-        advice: None,
-        tried: 0,
-        warnings: Vec::new(),
+fn size_differs(remote: &RemoteEtag, remote_size: u64, local: u64) -> Report {
+    Report::new(local, remote, Verdict::Mismatch, Reason::SizeDiffers { remote: remote_size, local })
+}
+
+fn fixed(layout: Layout) -> Candidate {
+    Candidate { layout, uploaders: Vec::new(), origin: Origin::Fixed }
+}
+
+/// The needs of a digest that differs for a known layout: only the encryption, when unknown, can
+/// still explain it.
+fn digest_needs(sse: Sse) -> &'static [Need] {
+    match sse.md5_etag() {
+        None => &[Need::Encryption, Need::Checksum],
+        Some(_) => &[],
     }
 }
 
-fn size_mismatch(ctx: &Ctx, remote_size: u64, local: u64) -> Report {
-    report(
-        local,
-        &ctx.remote.to_string(),
-        Verdict::Mismatch,
-        format!("the remote object has {remote_size} bytes, the local file {local}"),
-    )
-}
-
-/// Advice that reads the encryption of the object, for a digest that differs although the layout
-/// was known: an encrypted object's ETag is no MD5, so the difference may not be in the bytes.
-fn encryption_advice() -> String {
-    "if the object is encrypted with SSE-KMS or SSE-C its ETag is not an MD5 of the content; check with: \
-     aws s3api head-object --bucket BUCKET --key KEY --query '[ServerSideEncryption,SSECustomerAlgorithm]' \
-     (aws:kms, aws:kms:dsse or an SSECustomerAlgorithm mean the ETag cannot be compared; compare an \
-     additional checksum instead: aws s3api head-object --bucket BUCKET --key KEY --checksum-mode ENABLED)"
-        .to_string()
-}
-
-fn plan(
-    size: Option<u64>,
-    name: &str,
-    remote: &RemoteEtag,
-    opts: &VerifyOptions,
-) -> Result<Plan, VerifyError> {
+/// Decides what needs no hashing, and otherwise which layouts to hash. `size` is the source's
+/// size when known before reading.
+fn plan(size: Option<u64>, remote: &RemoteEtag, opts: &VerifyOptions) -> Result<Plan, VerifyError> {
+    // The caller's facts must agree with each other before anything is judged from them.
+    if let (Some(Layout::Explicit { part_sizes, .. }), Some(remote_size)) = (&opts.layout, opts.remote_size) {
+        let sum = checked_sum(part_sizes);
+        if sum != Some(remote_size) {
+            return Err(VerifyError::FactsDisagree { sum, remote_size });
+        }
+    }
+    let known_size = size.unwrap_or(opts.remote_size.unwrap_or(0));
+    if let (Some(local), Some(remote_size)) = (size, opts.remote_size) {
+        if local != remote_size {
+            return Ok(Plan::Decided(size_differs(remote, remote_size, local)));
+        }
+    }
     let etag = match remote {
-        RemoteEtag::Opaque { value, looks_like } => {
-            let mut r = report(
-                size.unwrap_or(0),
-                value,
-                Verdict::Inconclusive,
-                format!(
-                    "the remote ETag is {looks_like}: it is not MD5-based (an object encrypted with SSE-KMS, \
-                     DSSE-KMS or SSE-C, a directory bucket, or a store with its own ETag scheme)"
-                ),
-            );
-            r.advice = Some(
-                "compare an additional checksum instead: aws s3api head-object --bucket BUCKET --key KEY \
-                 --checksum-mode ENABLED"
-                    .to_string(),
-            );
-            return Ok(Plan::Decided(r));
+        RemoteEtag::Opaque { shape, .. } => {
+            let r = Report::new(known_size, remote, Verdict::Inconclusive, Reason::NotMd5 { shape: *shape });
+            return Ok(Plan::Decided(r.needing(&[Need::Checksum])));
         }
         RemoteEtag::Md5(e) => *e,
     };
-    let remote_text = etag.to_string();
-    if let (Some(local), Some(remote_size)) = (size, opts.remote_size) {
-        if local != remote_size {
-            let ctx = Ctx { name: name.into(), remote: etag, known: true, warnings: vec![] };
-            return Ok(Plan::Decided(size_mismatch(&ctx, remote_size, local)));
+    if opts.sse.md5_etag() == Some(false) {
+        let r = Report::new(known_size, remote, Verdict::Inconclusive, Reason::Encrypted { sse: opts.sse });
+        return Ok(Plan::Decided(r.needing(&[Need::Checksum])));
+    }
+    // The object's size, if known before reading: the local file's, else the remote one's.
+    let object_size = size.or(opts.remote_size);
+    let mut ctx = Ctx {
+        remote: etag,
+        remote_etag: remote.clone(),
+        known: true,
+        sse: opts.sse,
+        remote_size: opts.remote_size,
+        interval: None,
+        omitted: 0,
+        given: None,
+        warnings: Vec::new(),
+    };
+    let parts = etag.parts();
+    let mut cands: Vec<Candidate> = Vec::new();
+    match (&opts.layout, parts) {
+        (Some(Layout::Single), Some(n)) => {
+            let reason = Reason::LayoutDisagrees { layout_parts: None, etag_parts: Some(n) };
+            let r = Report::new(known_size, remote, Verdict::Inconclusive, reason);
+            return Ok(Plan::Decided(r.needing(&[Need::PartSize])));
         }
-    }
-    if matches!(opts.sse, Sse::Kms | Sse::C) {
-        let kind = if opts.sse == Sse::Kms { "SSE-KMS" } else { "SSE-C" };
-        let mut r = report(
-            size.unwrap_or(0),
-            &remote_text,
-            Verdict::Inconclusive,
-            format!(
-                "the object is encrypted with {kind}: S3 does not make its ETag from the MD5 of the content"
-            ),
-        );
-        r.advice = Some(
-            "compare an additional checksum, which survives encryption: aws s3api head-object --bucket BUCKET \
-             --key KEY --checksum-mode ENABLED"
-                .to_string(),
-        );
-        return Ok(Plan::Decided(r));
-    }
-
-    let mut warnings = Vec::new();
-    let ctx = |known, warnings| Ctx { name: name.into(), remote: etag, known, warnings };
-    match (&opts.layout, etag.parts()) {
-        (Some(layout), Some(n)) if layout.is_multipart() => {
-            if let Some(size) = size {
-                warnings.extend(layout.limit_warnings(size).iter().map(|w| w.to_string()));
-                match layout.part_count(size) {
+        (Some(layout), Some(n)) => {
+            let need = if matches!(layout, Layout::Explicit { .. }) { Need::PartSizes } else { Need::PartSize };
+            if let Some(s) = object_size {
+                match layout.part_count(s) {
                     Ok(m) if m != u64::from(n) => {
-                        let mut r = report(
-                            size,
-                            &remote_text,
-                            Verdict::Mismatch,
-                            format!("{layout} gives {m} parts for {size} bytes, but the remote ETag has {n}"),
-                        );
+                        let reason = Reason::LayoutDisagrees { layout_parts: Some(m), etag_parts: Some(n) };
+                        let mut r = Report::new(s, remote, Verdict::Inconclusive, reason);
                         r.layout = Some(layout.clone());
-                        r.warnings = warnings;
-                        return Ok(Plan::Decided(r));
-                    }
-                    Err(e) => {
-                        let mut r = report(size, &remote_text, Verdict::Mismatch, e.to_string());
-                        r.layout = Some(layout.clone());
-                        return Ok(Plan::Decided(r));
+                        return Ok(Plan::Decided(r.needing(&[need])));
                     }
                     Ok(_) => {}
+                    Err(LayoutError::SumMismatch { .. }) => {
+                        let sum = match layout {
+                            Layout::Explicit { part_sizes, .. } => checked_sum(part_sizes),
+                            _ => None,
+                        };
+                        let reason = Reason::PartSizesDisagree { sum, local: s };
+                        let r = Report::new(s, remote, Verdict::Inconclusive, reason);
+                        return Ok(Plan::Decided(r.needing(&[Need::PartSizes, Need::RemoteSize])));
+                    }
+                    // Only a zero part size or an empty list, which `Layout`'s constructors refuse.
+                    Err(_) => {}
                 }
+                ctx.warnings.extend(layout.limit_warnings(s).into_iter().map(Warning::Limit));
             }
-            let c = Candidate { layout: layout.clone(), uploaders: Vec::new(), origin: guess::Origin::Fixed };
-            let cands = Candidates { interval: None, candidates: vec![c], omitted: 0 };
-            Ok(Plan::Hash(cands, ctx(true, warnings)))
+            cands.push(fixed(layout.clone()));
+            ctx.given = Some(layout.clone());
+            // Other candidates may still reproduce the ETag if the caller's part size is wrong but
+            // gives the same part count: a match from the bytes beats a caller's mistake.
+            if let (Some(s), true) = (object_size, n >= 2) {
+                let more = guess::candidates(s, &etag);
+                ctx.interval = more.interval;
+                ctx.omitted = more.omitted;
+                cands.extend(more.candidates.into_iter().filter(|c| c.layout != *layout));
+            }
         }
-        (Some(Layout::Single), Some(n)) => {
-            let r = report(
-                size.unwrap_or(0),
-                &remote_text,
-                Verdict::Mismatch,
-                format!("a single-part upload has a plain MD5 ETag, but the remote ETag has {n} parts"),
-            );
-            Ok(Plan::Decided(r))
+        (layout, None) => {
+            if layout.as_ref().is_some_and(Layout::is_multipart) {
+                ctx.warnings.push(Warning::LayoutIgnored);
+            }
+            cands.push(fixed(Layout::Single));
         }
-        (layout, parts) => {
-            if layout.as_ref().is_some_and(|l| l.is_multipart()) && parts.is_none() {
-                warnings.push("the remote ETag is single-part, so the part size given does not apply".into());
+        (None, Some(1)) => match object_size {
+            Some(s) => cands.extend(guess::candidates(s, &etag).candidates),
+            // The one part of a `-1` ETag is the whole source, whatever its size.
+            None => cands.push(fixed(Layout::Uniform { part_size: u64::MAX })),
+        },
+        (None, Some(n)) => {
+            let s = object_size.ok_or(VerifyError::SizeUnknown)?;
+            let c: Candidates = guess::candidates(s, &etag);
+            if c.candidates.is_empty() {
+                let r = Report::new(s, remote, Verdict::Inconclusive, Reason::NoUniformLayout { parts: n });
+                return Ok(Plan::Decided(r.needing(&undecided_needs(&ctx))));
             }
-            let known = !matches!(parts, Some(n) if n >= 2);
-            let size = match size {
-                Some(s) => s,
-                None if known => {
-                    // Stdin: the layout is known without the size.
-                    let layout = if parts.is_some() {
-                        Layout::Uniform { part_size: u64::MAX }
-                    } else {
-                        Layout::Single
-                    };
-                    let c = Candidate { layout, uploaders: Vec::new(), origin: guess::Origin::Fixed };
-                    let cands = Candidates { interval: None, candidates: vec![c], omitted: 0 };
-                    return Ok(Plan::Hash(cands, ctx(true, warnings)));
-                }
-                None => return Err(VerifyError::SizeUnknown),
-            };
-            let cands = guess::candidates(size, &etag);
-            if !known && cands.candidates.is_empty() {
-                let n = parts.unwrap_or(0);
-                let mut r = report(
-                    size,
-                    &remote_text,
-                    Verdict::Mismatch,
-                    format!("no upload within S3's limits can split {size} bytes into {n} parts"),
-                );
-                if guess::feasible_within_s3_limits(size, n) {
-                    // Uneven parts could: that is not a mismatch.
-                    r.verdict = Verdict::Inconclusive;
-                    r.reason = format!(
-                        "no uniform part size splits {size} bytes into {n} parts, so the parts were uneven"
-                    );
-                    r.advice = Some(parts_advice(name, &remote_text, n));
-                }
-                return Ok(Plan::Decided(r));
-            }
-            Ok(Plan::Hash(cands, ctx(known, warnings)))
+            ctx.known = false;
+            ctx.interval = c.interval;
+            ctx.omitted = c.omitted;
+            cands = c.candidates;
         }
     }
+    Ok(Plan::Hash(cands, ctx))
 }
 
-/// The requests that read the part layout from S3, and how to feed it back.
-fn parts_advice(name: &str, remote: &str, n: u32) -> String {
-    format!(
-        "read the part size from S3: aws s3api head-object --bucket BUCKET --key KEY --part-number 1 \
-         (ContentLength is the part size; PartsCount should be {n}), then run: etagsum verify '{name}' {remote} \
-         --part-size <ContentLength>; for uneven parts, list every part's size: aws s3api get-object-attributes \
-         --bucket BUCKET --key KEY --object-attributes ObjectParts, then run: etagsum verify '{name}' {remote} \
-         --part-sizes <Size1>,<Size2>,..."
-    )
+/// The sum of part sizes, `None` past 2^64 − 1.
+fn checked_sum(parts: &[u64]) -> Option<u64> {
+    parts.iter().try_fold(0u64, |a, &b| a.checked_add(b))
 }
 
-fn judge(ctx: Ctx, cands: Candidates, hashed: engine::Hashed) -> Report {
+/// What would settle a multipart ETag that no candidate reproduced.
+fn undecided_needs(ctx: &Ctx) -> Vec<Need> {
+    let mut needs = vec![Need::PartSize, Need::PartSizes];
+    if ctx.sse.md5_etag().is_none() {
+        needs.push(Need::Encryption);
+    }
+    if ctx.remote_size.is_none() {
+        needs.push(Need::RemoteSize);
+    }
+    needs
+}
+
+fn judge(ctx: Ctx, cands: &[Candidate], hashed: Hashed) -> Report {
     let size = hashed.size;
-    let remote_text = ctx.remote.to_string();
+    let remote = &ctx.remote_etag;
     let tried = hashed.etags.iter().filter(|e| e.is_ok()).count();
-    let found =
-        cands.candidates.iter().zip(&hashed.etags).find(|(_, e)| e.as_ref().ok() == Some(&ctx.remote));
-    let mut r = report(size, &remote_text, Verdict::Match, String::new());
-    r.tried = tried;
-    r.warnings = ctx.warnings;
+    let found = cands.iter().zip(&hashed.etags).find(|(_, e)| e.as_ref().ok() == Some(&ctx.remote));
     if let Some((cand, etag)) = found {
+        let reason = if cand.layout.is_multipart() { Reason::Reproduced } else { Reason::Md5Equal };
+        let mut r = Report::new(size, remote, Verdict::Match, reason);
         r.computed_etag = etag.as_ref().ok().copied();
         r.layout = Some(resolve(&cand.layout, size));
         r.uploaders = cand.uploaders.clone();
-        r.reason = match &cand.layout {
-            Layout::Single => "the MD5 of the file equals the remote ETag".to_string(),
-            l => format!("reproduced with {}", describe(l, size)),
-        };
-        return r;
-    }
-    if ctx.known {
-        let (cand, etag) = (&cands.candidates[0], &hashed.etags[0]);
-        r.verdict = Verdict::Mismatch;
-        r.layout = Some(resolve(&cand.layout, size));
-        match etag {
-            Ok(computed) => {
-                r.computed_etag = Some(*computed);
-                r.reason = match cand.layout {
-                    Layout::Single => format!("the MD5 of the file is {computed}, not {remote_text}"),
-                    _ => format!("{} gives {computed}, not {remote_text}", describe(&cand.layout, size)),
-                };
-                r.advice = Some(encryption_advice());
-            }
-            Err(e) => r.reason = e.to_string(),
+        r.tried = tried;
+        r.warnings = ctx.warnings;
+        if let Some(given) = ctx.given.filter(|g| *g != cand.layout) {
+            r.warnings.push(Warning::LayoutWrong { given });
         }
         return r;
     }
-    let n = ctx.remote.parts().unwrap_or(1);
-    if !guess::feasible_within_s3_limits(size, n) {
-        r.verdict = Verdict::Mismatch;
-        r.reason = format!("no upload within S3's limits can split {size} bytes into {n} parts");
-        return r;
-    }
-    r.verdict = Verdict::Inconclusive;
-    let span = cands
-        .interval
-        .map(|Interval { min, max }| format!("part sizes from {min} to {max} bytes give {n} parts"));
-    let omitted = if cands.omitted > 0 {
-        format!(" ({} more whole-unit part sizes left untried)", cands.omitted)
-    } else {
-        String::new()
+    let first = cands.first().zip(hashed.etags.first());
+    let mut r = match first {
+        Some((cand, Ok(computed))) if ctx.known => {
+            // Only a source whose size was unknown before reading can reach here with another
+            // part count than the ETag's: the caller's part size was checked against known sizes.
+            if computed.parts() != ctx.remote.parts() {
+                let reason = Reason::LayoutDisagrees {
+                    layout_parts: computed.parts().map(u64::from),
+                    etag_parts: ctx.remote.parts(),
+                };
+                let need = if matches!(cand.layout, Layout::Explicit { .. }) { Need::PartSizes } else { Need::PartSize };
+                let mut r = Report::new(size, remote, Verdict::Inconclusive, reason).needing(&[need]);
+                r.layout = Some(resolve(&cand.layout, size));
+                r.computed_etag = Some(*computed);
+                r
+            } else {
+                let mut r =
+                    Report::new(size, remote, Verdict::Mismatch, Reason::DigestDiffers).needing(digest_needs(ctx.sse));
+                r.layout = Some(resolve(&cand.layout, size));
+                r.computed_etag = Some(*computed);
+                r
+            }
+        }
+        // The caller's part sizes do not fit the bytes that were read (a pipe).
+        Some((Candidate { layout: Layout::Explicit { part_sizes, .. }, .. }, Err(_))) if ctx.known => {
+            let reason = Reason::PartSizesDisagree { sum: checked_sum(part_sizes), local: size };
+            Report::new(size, remote, Verdict::Inconclusive, reason).needing(&[Need::PartSizes, Need::RemoteSize])
+        }
+        _ => {
+            let parts = ctx.remote.parts().unwrap_or(1);
+            let reason = Reason::NotReproduced { parts, interval: ctx.interval, omitted: ctx.omitted };
+            Report::new(size, remote, Verdict::Inconclusive, reason).needing(&undecided_needs(&ctx))
+        }
     };
-    r.reason = format!(
-        "none of the {tried} part sizes tried reproduces the ETag{}{omitted}: the part size is unusual, the parts \
-         are uneven, the object is encrypted, or the file differs",
-        span.map(|s| format!("; {s}")).unwrap_or_default()
-    );
-    r.advice = Some(parts_advice(&ctx.name, &remote_text, n));
+    r.tried = tried;
+    r.warnings = ctx.warnings;
     r
 }
 
 /// A layout as reported: a one-part upload of unknown part size is shown with the object's size.
 fn resolve(layout: &Layout, size: u64) -> Layout {
     match layout {
-        Layout::Uniform { part_size: u64::MAX } => Layout::Uniform { part_size: size.max(1) },
+        Layout::Uniform { part_size: u64::MAX, .. } => Layout::Uniform { part_size: size.max(1) },
         l => l.clone(),
-    }
-}
-
-/// "part size 8 MiB (3 parts)".
-pub fn describe(layout: &Layout, size: u64) -> String {
-    let layout = resolve(layout, size);
-    match layout.part_count(size) {
-        Ok(n) if layout.is_multipart() => format!("{layout} ({n} part{})", if n == 1 { "" } else { "s" }),
-        _ => layout.to_string(),
-    }
-}
-
-impl fmt::Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.label())
     }
 }

@@ -4,6 +4,7 @@
 
 mod exit;
 mod progress;
+mod render;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -13,15 +14,15 @@ use anyhow::{anyhow, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use etagsum::guess::{self, Guess};
 use etagsum::uploaders::{self, Uploader};
-use etagsum::verify::describe;
 use etagsum::{
-    engine, parse_size, Etag, KernelChoice, Layout, Progress, ReadOptions, RemoteEtag, Report, Sse, Verdict,
+    engine, parse_size, Etag, KernelChoice, Layout, Progress, ReadOptions, RemoteEtag, Sse,
     VerifyOptions,
 };
 use serde_json::json;
 
 use exit::Exit;
 use progress::Bar;
+use render::{describe, layout_json};
 
 /// Compute and verify Amazon S3 ETags (single-part and multipart) for local files.
 #[derive(Parser, Debug)]
@@ -95,6 +96,9 @@ struct VerifyArgs {
     /// The size of every part, in order, for uploads with uneven parts.
     #[arg(long, value_name = "B1,B2,...", value_delimiter = ',', value_parser = parse_size)]
     part_sizes: Option<Vec<u64>>,
+    /// The object was uploaded in a single PUT (its ETag is a plain MD5).
+    #[arg(long, conflicts_with_all = ["part_size", "part_sizes"])]
+    single: bool,
     /// The object's server-side encryption: none, s3, kms (SSE-KMS, DSSE-KMS) or c (SSE-C).
     #[arg(long, value_name = "KIND", value_parser = clap::value_parser!(Sse))]
     sse: Option<Sse>,
@@ -329,18 +333,21 @@ fn settle(
 
 fn verify(args: &VerifyArgs, progress: bool) -> Result<Exit> {
     let remote = RemoteEtag::parse(&args.etag)?;
-    let layout = match (&args.part_size, &args.part_sizes) {
-        (Some(p), _) => Some(Layout::uniform(*p)?),
-        (None, Some(sizes)) => Some(Layout::explicit(sizes.clone())?),
+    let mut opts = VerifyOptions::default();
+    opts.remote_size = args.size;
+    opts.sse = args.sse.unwrap_or_default();
+    opts.layout = match (&args.part_size, &args.part_sizes, args.single) {
+        (Some(p), _, _) => Some(Layout::uniform(*p)?),
+        (None, Some(sizes), _) => Some(Layout::explicit(sizes.clone())?),
+        (None, None, true) => Some(Layout::Single),
         _ => None,
     };
-    let opts = VerifyOptions { remote_size: args.size, layout, sse: args.sse.unwrap_or_default() };
     let path = &args.file;
     let name = path.display().to_string();
     let read = read_options()?;
     let result = if is_stdin(path) {
         let bar = Bar::new(&name, args.size, progress);
-        etagsum::verify_reader(io::stdin(), None, &name, &remote, &opts, &read, &bar)
+        etagsum::verify_reader(io::stdin(), None, &remote, &opts, &read, &bar)
     } else {
         let size = std::fs::metadata(path).ok().filter(|m| m.is_file()).map(|m| m.len());
         let bar = Bar::new(&name, size, progress);
@@ -351,35 +358,36 @@ fn verify(args: &VerifyArgs, progress: bool) -> Result<Exit> {
         Err(e) => return Ok(file_error(path, &e)),
     };
     for w in &report.warnings {
-        eprintln!("etagsum: warning: {name}: {w}");
+        eprintln!("etagsum: warning: {name}: {}", render::warning(w, report.size));
     }
     let mut out = io::stdout().lock();
     if args.json {
-        writeln!(out, "{}", report_json(&report, &name))?;
+        let mut fields = serde_json::Map::new();
+        fields.insert("path".into(), json!(name));
+        writeln!(out, "{}", render::report_json(&report, path, fields))?;
     } else {
-        writeln!(out, "{name}: {} ({})", report.verdict.label(), explain(&report))?;
+        writeln!(out, "{name}: {} ({})", report.verdict.label(), render::explain(&report, path))?;
     }
     out.flush()?;
     Ok(report.verdict.into())
 }
 
-/// The text inside the parentheses of a verdict line.
-fn explain(r: &Report) -> String {
-    let mut s = match (r.verdict, &r.layout) {
-        (Verdict::Match, Some(l)) => describe(l, r.size),
-        _ => r.reason.clone(),
-    };
-    if r.verdict == Verdict::Match && !r.uploaders.is_empty() {
-        s.push_str(&format!("; uploaders: {}", r.uploaders.join(", ")));
-    }
-    if let Some(a) = &r.advice {
-        s.push_str(&format!("; {a}"));
-    }
-    s
-}
-
 fn guess(args: &GuessArgs, progress: bool) -> Result<Exit> {
-    let etag: Etag = args.etag.parse()?;
+    let etag: Etag = match RemoteEtag::parse(&args.etag)? {
+        RemoteEtag::Md5(e) => e,
+        RemoteEtag::Opaque { .. } => {
+            let mut out = io::stdout().lock();
+            writeln!(
+                out,
+                "{}: {}: not MD5-based, so no layout can reproduce it (an encrypted object, a directory bucket, or a \
+                 store with its own ETag scheme)",
+                args.file.display(),
+                args.etag.trim()
+            )?;
+            out.flush()?;
+            return Ok(Exit::Inconclusive);
+        }
+    };
     let name = args.file.display().to_string();
     let size = std::fs::metadata(&args.file).ok().filter(|m| m.is_file()).map(|m| m.len());
     let bar = Bar::new(&name, size, progress);
@@ -388,13 +396,9 @@ fn guess(args: &GuessArgs, progress: bool) -> Result<Exit> {
         Err(e) => return Ok(file_error(&args.file, &e)),
     };
     drop(bar);
-    let status = if !g.matches.is_empty() {
-        Exit::Ok
-    } else if !g.feasible {
-        Exit::Mismatch
-    } else {
-        Exit::Inconclusive
-    };
+    // No layout that reproduces the ETag is no evidence against the content: the parts may be
+    // uneven, the part size unusual, or the store may accept what S3 refuses.
+    let status = if g.matches.is_empty() { Exit::Inconclusive } else { Exit::Ok };
     let mut out = io::stdout().lock();
     if args.json {
         let layouts: Vec<_> = g
@@ -499,36 +503,4 @@ fn print_uploaders(json: bool) -> Result<Exit> {
     }
     out.flush()?;
     Ok(Exit::Ok)
-}
-
-/// The JSON form of a layout for an object of `size` bytes (the part count needs the size).
-fn layout_json(layout: Option<&Layout>, size: Option<u64>) -> serde_json::Value {
-    match layout {
-        None => serde_json::Value::Null,
-        Some(Layout::Single) => json!({"kind": "single"}),
-        Some(Layout::Uniform { part_size, .. }) => match size.and_then(|s| layout?.part_count(s).ok()) {
-            Some(n) => json!({"kind": "multipart", "part_size": part_size, "parts": n}),
-            None => json!({"kind": "multipart", "part_size": part_size}),
-        },
-        Some(Layout::Explicit { part_sizes, .. }) => {
-            json!({"kind": "multipart", "part_size": null, "part_sizes": part_sizes, "parts": part_sizes.len()})
-        }
-    }
-}
-
-/// A verdict as one JSON object, with the keys of the `--json` output.
-fn report_json(r: &Report, path: &str) -> serde_json::Value {
-    json!({
-        "path": path,
-        "size": r.size,
-        "remote_etag": r.remote_etag,
-        "computed_etag": r.computed_etag,
-        "verdict": r.verdict,
-        "layout": layout_json(r.layout.as_ref(), Some(r.size)),
-        "uploaders": r.uploaders,
-        "reason": r.reason,
-        "advice": r.advice,
-        "tried": r.tried,
-        "warnings": r.warnings,
-    })
 }
