@@ -610,7 +610,11 @@ fn plan(size: Option<u64>, remote: &RemoteEtag, opts: &VerifyOptions) -> Result<
             if layout.as_ref().is_some_and(Layout::is_multipart) {
                 ctx.warnings.push(Warning::LayoutIgnored);
             }
-            cands.push(fixed(Layout::Single));
+            match object_size {
+                // The single PUT, with the uploaders that make one at this size.
+                Some(s) => cands.extend(guess::candidates(s, &etag).candidates),
+                None => cands.push(fixed(Layout::Single)),
+            }
         }
         (None, Some(1)) => match object_size {
             Some(s) => cands.extend(guess::candidates(s, &etag).candidates),

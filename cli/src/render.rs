@@ -75,7 +75,7 @@ pub(crate) fn reason(r: &Report) -> String {
             None => "reproduced".to_string(),
         },
         Reason::SizeDiffers { remote, local } => {
-            format!("the remote object has {}, the local file {}", count(*remote, "byte"), count(*local, "byte"))
+            format!("the remote object has {}, the local file {local}", count(*remote, "byte"))
         }
         Reason::DigestDiffers => match &r.layout {
             Some(l) if l.is_multipart() => format!("{} gives {computed}, not {remote}", describe(l, r.size)),

@@ -165,7 +165,7 @@ fn verify_mismatch_exit_1() {
     d.file("zeros", &vec![0; 10 << 20]);
     etagsum(&d).args(["verify", "hello", HELLO_MD5]).assert().code(1).stdout(starts_with(format!(
         "hello: MISMATCH (the MD5 of the file is c983190483df167d2a3841463c2a9341, not {HELLO_MD5}; if the object is encrypted with \
-         SSE-KMS or SSE-C its ETag is not an MD5 of the content; check with: aws s3api head-object"
+         SSE-KMS or SSE-C, its ETag is not an MD5 of the content; check with: aws s3api head-object"
     )));
     etagsum(&d)
         .args(["verify", "zeros", ZEROS_10MIB_8MIB, "--size", "10485761"])
@@ -201,7 +201,7 @@ fn verify_inconclusive_exit_3_with_advice() {
         .stdout(contains("part sizes from 6990507 to 10485759 bytes give 3 parts"))
         .stdout(contains("aws s3api head-object --bucket BUCKET --key KEY --part-number 1"))
         .stdout(contains(
-            "etagsum verify 'zeros' 00000000000000000000000000000000-3 --part-size <ContentLength>",
+            "etagsum verify zeros 00000000000000000000000000000000-3 --part-size <ContentLength>",
         ))
         .stdout(contains(
             "aws s3api get-object-attributes --bucket BUCKET --key KEY --object-attributes ObjectParts",
@@ -316,7 +316,8 @@ fn bad_etag_bad_size_are_errors_that_say_what_was_expected() {
     let d = Dir::new();
     d.file("hello", b"hello");
     etagsum(&d).args(["verify", "hello", "xyz"]).assert().code(2).stdout("").stderr(starts_with(
-        "etagsum: invalid ETag 'xyz': the digest has 3 characters; expected 32 hex digits",
+        "etagsum: invalid ETag 'xyz': character 1 of the digest, 'x', is not a hex digit (0-9, a-f); expected 32 \
+         hex digits",
     ));
     etagsum(&d)
         .args(["verify", "hello", &format!("{HELLO_MD5}-0")])
