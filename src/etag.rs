@@ -447,7 +447,10 @@ mod tests {
             }
         }
         let b64 = "uWBwpe1dxI4Vw8Gf0X9ynOdw/SS6VBzfWm9giiv1sf4=";
-        assert!(matches!(RemoteEtag::parse(b64).unwrap(), RemoteEtag::Opaque { shape: OpaqueShape::Base64, .. }));
+        assert!(matches!(
+            RemoteEtag::parse(b64).unwrap(),
+            RemoteEtag::Opaque { shape: OpaqueShape::Base64, .. }
+        ));
         assert!(matches!(RemoteEtag::parse(&format!("{b64}-3")).unwrap(), RemoteEtag::Opaque { .. }));
         assert!(matches!(RemoteEtag::parse(E).unwrap(), RemoteEtag::Md5(_)));
         assert!(RemoteEtag::parse(&"a".repeat(63)).is_err());

@@ -15,10 +15,10 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::engine::{self, EngineError, Progress, ReadOptions};
-use crate::verify::VerifyError;
 use crate::etag::Etag;
 use crate::layout::{Layout, MAX_PARTS, MAX_PART_SIZE, MIB, MIN_PART_SIZE};
 use crate::uploaders;
+use crate::verify::VerifyError;
 
 /// At most this many whole-MiB and this many whole-MB part sizes are tried per file; the interval
 /// can hold thousands when N is small, and each candidate costs a hash of the whole file.

@@ -48,8 +48,8 @@ pub use engine::{
 pub use etag::{Etag, EtagError, Md5Digest, OpaqueShape, PartCountError, PartFolder, RemoteEtag};
 pub use hasher::MultipartHasher;
 pub use layout::{Layout, LayoutError, LimitWarning};
-pub use size::{parse_size, SizeError};
+pub use size::{parse_part_sizes, parse_size, PartSizesError, SizeError};
 pub use verify::{
-    verify_file, verify_files, verify_path, verify_reader, Need, Reason, Report, Sse, Verdict, VerifyError, VerifyJob,
-    VerifyOptions, Warning,
+    verify_file, verify_files, verify_path, verify_reader, Need, Reason, Report, Sse, Verdict, VerifyError,
+    VerifyJob, VerifyOptions, Warning,
 };

@@ -37,6 +37,36 @@ pub fn parse_size(input: &str) -> Result<u64, SizeError> {
     n.checked_mul(1u64 << shift).ok_or_else(|| err("the size does not fit in 64 bits"))
 }
 
+/// Why a list of part sizes could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum PartSizesError {
+    /// The list is empty.
+    #[error("the list of part sizes is empty; expected sizes separated by commas, e.g. 8MiB,8MiB,3145728")]
+    Empty,
+    /// One entry is not a size.
+    #[error("part {index} of the list: {error}")]
+    Entry {
+        /// 1-based position in the list.
+        index: usize,
+        /// What is wrong with it.
+        error: SizeError,
+    },
+}
+
+/// Parses a comma-separated list of part sizes (`8MiB,8MiB,3145728`), as GetObjectAttributes lists
+/// them, each read by [`parse_size`]. Empty entries (`8MiB,,1`) are errors, not zeros.
+pub fn parse_part_sizes(input: &str) -> Result<Vec<u64>, PartSizesError> {
+    if input.trim().is_empty() {
+        return Err(PartSizesError::Empty);
+    }
+    input
+        .split(',')
+        .enumerate()
+        .map(|(i, s)| parse_size(s).map_err(|error| PartSizesError::Entry { index: i + 1, error }))
+        .collect()
+}
+
 /// A size for people: `8 MiB` when it is a whole number of KiB, MiB, GiB or TiB, otherwise the
 /// exact number of bytes (`10000000 B`).
 pub fn display_size(bytes: u64) -> impl fmt::Display {
@@ -86,6 +116,17 @@ mod tests {
             assert!(e.starts_with(&format!("invalid size '{s}'")), "{e}");
             assert!(e.contains("expected digits"), "{e}");
         }
+    }
+
+    #[test]
+    fn part_size_lists_name_the_bad_entry() {
+        assert_eq!(parse_part_sizes("8MiB,8MiB,3"), Ok(vec![8 << 20, 8 << 20, 3]));
+        assert_eq!(parse_part_sizes(" 5 MiB , 1"), Ok(vec![5 << 20, 1]));
+        assert_eq!(parse_part_sizes(""), Err(PartSizesError::Empty));
+        let e = parse_part_sizes("8MiB,,1").unwrap_err().to_string();
+        assert!(e.starts_with("part 2 of the list: invalid size '': it is empty"), "{e}");
+        let e = parse_part_sizes("1,2,99999999999999999999").unwrap_err().to_string();
+        assert!(e.starts_with("part 3 of the list: invalid size"), "{e}");
     }
 
     #[test]

@@ -454,7 +454,8 @@ fn verify_with(
         Plan::Hash(cands, ctx) => (cands, ctx),
     };
     let expected = size.or(opts.remote_size);
-    let run = |which: &[usize], hash: &mut dyn FnMut(&[Layout], Option<u64>) -> Result<Hashed, EngineError>| {
+    let run = |which: &[usize],
+               hash: &mut dyn FnMut(&[Layout], Option<u64>) -> Result<Hashed, EngineError>| {
         let layouts: Vec<Layout> = which.iter().map(|&i| cands[i].layout.clone()).collect();
         hash(&layouts, expected)
     };
@@ -571,7 +572,8 @@ fn plan(size: Option<u64>, remote: &RemoteEtag, opts: &VerifyOptions) -> Result<
             return Ok(Plan::Decided(r.needing(&[Need::PartSize])));
         }
         (Some(layout), Some(n)) => {
-            let need = if matches!(layout, Layout::Explicit { .. }) { Need::PartSizes } else { Need::PartSize };
+            let need =
+                if matches!(layout, Layout::Explicit { .. }) { Need::PartSizes } else { Need::PartSize };
             if let Some(s) = object_size {
                 match layout.part_count(s) {
                     Ok(m) if m != u64::from(n) => {
@@ -682,14 +684,18 @@ fn judge(ctx: Ctx, cands: &[Candidate], hashed: Hashed) -> Report {
                     layout_parts: computed.parts().map(u64::from),
                     etag_parts: ctx.remote.parts(),
                 };
-                let need = if matches!(cand.layout, Layout::Explicit { .. }) { Need::PartSizes } else { Need::PartSize };
+                let need = if matches!(cand.layout, Layout::Explicit { .. }) {
+                    Need::PartSizes
+                } else {
+                    Need::PartSize
+                };
                 let mut r = Report::new(size, remote, Verdict::Inconclusive, reason).needing(&[need]);
                 r.layout = Some(resolve(&cand.layout, size));
                 r.computed_etag = Some(*computed);
                 r
             } else {
-                let mut r =
-                    Report::new(size, remote, Verdict::Mismatch, Reason::DigestDiffers).needing(digest_needs(ctx.sse));
+                let mut r = Report::new(size, remote, Verdict::Mismatch, Reason::DigestDiffers)
+                    .needing(digest_needs(ctx.sse));
                 r.layout = Some(resolve(&cand.layout, size));
                 r.computed_etag = Some(*computed);
                 r
@@ -698,7 +704,8 @@ fn judge(ctx: Ctx, cands: &[Candidate], hashed: Hashed) -> Report {
         // The caller's part sizes do not fit the bytes that were read (a pipe).
         Some((Candidate { layout: Layout::Explicit { part_sizes, .. }, .. }, Err(_))) if ctx.known => {
             let reason = Reason::PartSizesDisagree { sum: checked_sum(part_sizes), local: size };
-            Report::new(size, remote, Verdict::Inconclusive, reason).needing(&[Need::PartSizes, Need::RemoteSize])
+            Report::new(size, remote, Verdict::Inconclusive, reason)
+                .needing(&[Need::PartSizes, Need::RemoteSize])
         }
         _ => {
             let parts = ctx.remote.parts().unwrap_or(1);

@@ -8,8 +8,8 @@ use std::io::Write;
 use common::{reference_etag, Rng};
 use etagsum::engine::NoProgress;
 use etagsum::{
-    verify_path, verify_reader, Layout, Need, Reason, ReadOptions, RemoteEtag, Report, Sse, Verdict, VerifyError,
-    VerifyOptions,
+    verify_path, verify_reader, Layout, Need, ReadOptions, Reason, RemoteEtag, Report, Sse, Verdict,
+    VerifyError, VerifyOptions,
 };
 use proptest::prelude::*;
 
@@ -45,7 +45,9 @@ fn layout_for(size: u64, rng: &mut Rng) -> Layout {
             // An exact divisor now and then, where an empty trailing part would hide.
             let divisors: Vec<u64> = (1..=size.min(64)).filter(|d| size % d == 0).collect();
             match divisors.is_empty() {
-                false if rng.below(2) == 0 => Layout::uniform(divisors[rng.below(divisors.len() as u64) as usize]),
+                false if rng.below(2) == 0 => {
+                    Layout::uniform(divisors[rng.below(divisors.len() as u64) as usize])
+                }
                 _ => Layout::uniform(1 + rng.below(size + 3)),
             }
             .unwrap()
@@ -171,8 +173,12 @@ fn layouts_s3_would_refuse_are_not_evidence() {
     let r = verify_as_file(&data, &etag, &VerifyOptions::default()).unwrap();
     assert_eq!(r.verdict, Verdict::Inconclusive, "{r:?}");
     assert!(r.needs.contains(&Need::PartSizes), "{r:?}");
-    let r = verify_as_file(&data, &etag, &opts(None, Some(Layout::explicit(vec![2, 5, 5]).unwrap()), Sse::Unknown))
-        .unwrap();
+    let r = verify_as_file(
+        &data,
+        &etag,
+        &opts(None, Some(Layout::explicit(vec![2, 5, 5]).unwrap()), Sse::Unknown),
+    )
+    .unwrap();
     assert_eq!(r.verdict, Verdict::Match);
 
     // 5,000,000-byte parts (another store's minimum) on 15,000,001 bytes: now guessed.
@@ -202,7 +208,8 @@ fn a_multipart_etag_no_candidate_reproduces_is_inconclusive_with_needs() {
     let r = verify_as_file(&data, etag, &opts(Some(1000), None, Sse::None)).unwrap();
     assert_eq!(r.needs, vec![Need::PartSize, Need::PartSizes]);
     // More parts than bytes: no upload S3 accepts, still no evidence about the bytes.
-    let r = verify_as_file(&data, "0123456789abcdef0123456789abcdef-2000", &VerifyOptions::default()).unwrap();
+    let r =
+        verify_as_file(&data, "0123456789abcdef0123456789abcdef-2000", &VerifyOptions::default()).unwrap();
     assert_eq!(r.verdict, Verdict::Inconclusive, "{r:?}");
 }
 
@@ -238,8 +245,9 @@ fn what_the_caller_says_is_not_evidence() {
     assert_eq!(r.verdict, Verdict::Inconclusive);
     assert_eq!(r.reason, Reason::PartSizesDisagree { sum: Some(16777217), local: 20_000_000 });
     // A wrong part size with the right count: the bytes still reproduce the ETag with another one.
-    let r = verify_as_file(&data, &aws_cli, &opts(None, Some(Layout::uniform(9 << 20).unwrap()), Sse::Unknown))
-        .unwrap();
+    let r =
+        verify_as_file(&data, &aws_cli, &opts(None, Some(Layout::uniform(9 << 20).unwrap()), Sse::Unknown))
+            .unwrap();
     assert_eq!(r.verdict, Verdict::Match, "{r:?}");
     assert_eq!(r.layout, Some(Layout::uniform(8 << 20).unwrap()));
     // A sum past 2^64 is said as such, not as a saturated number.
@@ -253,7 +261,8 @@ fn a_streams_layout_is_checked_against_the_etag_after_reading() {
     // No size before reading: the caller's part size gives 2 parts of these 10 bytes, the ETag 3.
     let data = zeros(10);
     let etag = reference_etag(&data, &Layout::uniform(4).unwrap()).to_string();
-    let r = verify_as_stream(&data, &etag, &opts(None, Some(Layout::uniform(5).unwrap()), Sse::None)).unwrap();
+    let r =
+        verify_as_stream(&data, &etag, &opts(None, Some(Layout::uniform(5).unwrap()), Sse::None)).unwrap();
     assert_eq!(r.verdict, Verdict::Inconclusive, "{r:?}");
     assert_eq!(r.reason, Reason::LayoutDisagrees { layout_parts: Some(2), etag_parts: Some(3) });
     // A stream of another size than the remote one is a mismatch.
@@ -267,7 +276,11 @@ fn encryption_changes_the_answer() {
     let wrong = "5d41402abc4b2a76b9719d911017c593";
     let r = verify_as_file(&data, wrong, &VerifyOptions::default()).unwrap();
     assert_eq!(r.verdict, Verdict::Mismatch);
-    assert_eq!(r.needs, vec![Need::Encryption, Need::Checksum], "the caveat stays while the encryption is unknown");
+    assert_eq!(
+        r.needs,
+        vec![Need::Encryption, Need::Checksum],
+        "the caveat stays while the encryption is unknown"
+    );
     for sse in [Sse::None, Sse::S3] {
         let r = verify_as_file(&data, wrong, &opts(None, None, sse)).unwrap();
         assert_eq!(r.verdict, Verdict::Mismatch);
@@ -291,7 +304,8 @@ fn a_sha256_etag_is_inconclusive_and_a_truncated_md5_is_refused() {
 
 #[test]
 fn a_stream_without_size_cannot_guess_a_part_size() {
-    let e = verify_as_stream(b"abc", "0123456789abcdef0123456789abcdef-2", &VerifyOptions::default()).unwrap_err();
+    let e = verify_as_stream(b"abc", "0123456789abcdef0123456789abcdef-2", &VerifyOptions::default())
+        .unwrap_err();
     assert!(matches!(e, VerifyError::SizeUnknown));
     assert!(!e.to_string().contains("standard input"), "{e}");
 }

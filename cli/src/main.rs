@@ -15,8 +15,7 @@ use clap::{Args, Parser, Subcommand};
 use etagsum::guess::{self, Guess};
 use etagsum::uploaders::{self, Uploader};
 use etagsum::{
-    engine, parse_size, Etag, KernelChoice, Layout, Progress, ReadOptions, RemoteEtag, Sse,
-    VerifyOptions,
+    engine, parse_size, Etag, KernelChoice, Layout, Progress, ReadOptions, RemoteEtag, Sse, VerifyOptions,
 };
 use serde_json::json;
 

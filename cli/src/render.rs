@@ -243,7 +243,11 @@ pub(crate) fn layout_json(layout: Option<&Layout>, size: Option<u64>) -> Value {
 
 /// A report as one JSON object, with the keys of the `--json` output. `path` holds the path's
 /// fields (see the caller).
-pub(crate) fn report_json(r: &Report, path: &std::path::Path, mut fields: serde_json::Map<String, Value>) -> Value {
+pub(crate) fn report_json(
+    r: &Report,
+    path: &std::path::Path,
+    mut fields: serde_json::Map<String, Value>,
+) -> Value {
     let computed: Option<Etag> = r.computed_etag;
     fields.insert("size".into(), json!(r.size));
     fields.insert("remote_etag".into(), json!(remote_text(&r.remote_etag)));
@@ -256,7 +260,8 @@ pub(crate) fn report_json(r: &Report, path: &std::path::Path, mut fields: serde_
     fields.insert("needs".into(), json!(r.needs.iter().map(|n| n.code()).collect::<Vec<_>>()));
     fields.insert("advice".into(), json!(advice(r, path)));
     fields.insert("tried".into(), json!(r.tried));
-    fields.insert("warnings".into(), json!(r.warnings.iter().map(|w| warning(w, r.size)).collect::<Vec<_>>()));
+    fields
+        .insert("warnings".into(), json!(r.warnings.iter().map(|w| warning(w, r.size)).collect::<Vec<_>>()));
     Value::Object(fields)
 }
 

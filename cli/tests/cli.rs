@@ -187,9 +187,11 @@ fn verify_mismatch_exit_1() {
         .stderr(contains("the layout given (part size 5 MiB (2 parts)) does not reproduce the ETag"));
     // With the count agreeing and no layout reproducing the ETag, the digest is the evidence.
     d.file("ones", &vec![1; 10 << 20]);
-    etagsum(&d).args(["verify", "ones", ZEROS_10MIB_8MIB, "--part-size", "8MiB"]).assert().code(1).stdout(
-        starts_with("ones: MISMATCH (part size 8 MiB (2 parts) gives "),
-    );
+    etagsum(&d)
+        .args(["verify", "ones", ZEROS_10MIB_8MIB, "--part-size", "8MiB"])
+        .assert()
+        .code(1)
+        .stdout(starts_with("ones: MISMATCH (part size 8 MiB (2 parts) gives "));
     // 5 bytes in 3 parts is no upload S3 accepts, but other stores may: no evidence.
     etagsum(&d).args(["verify", "hello", "62109206880d38a4010a98e11243924a-3"]).assert().code(3);
 }

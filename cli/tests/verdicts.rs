@@ -38,7 +38,9 @@ fn hash(dir: &Path, file: &str, layout: &[&str]) -> String {
 #[test]
 fn hash_then_verify_is_never_a_mismatch() {
     let d = tempfile::tempdir().unwrap();
-    for (len, part) in [(100, "7"), (64, "21"), (1, "1"), (20_000_000, "3300000"), (12, "2"), (8 << 20, "2MiB")] {
+    for (len, part) in
+        [(100, "7"), (64, "21"), (1, "1"), (20_000_000, "3300000"), (12, "2"), (8 << 20, "2MiB")]
+    {
         data(d.path(), "f", len);
         let etag = hash(d.path(), "f", &["--part-size", part]);
         let o = run(d.path(), &["verify", "f", &etag]);
@@ -69,7 +71,8 @@ fn callers_facts_that_contradict_the_etag_are_inconclusive_or_errors() {
         assert!(stdout(&o).starts_with("data.bin: INCONCLUSIVE ("), "{o:?}");
     }
     // Part sizes that do not add up to the size given: a usage error, naming both.
-    let o = run(d.path(), &["verify", "data.bin", &etag, "--part-sizes", "8MiB,8MiB,1", "--size", "20000000"]);
+    let o =
+        run(d.path(), &["verify", "data.bin", &etag, "--part-sizes", "8MiB,8MiB,1", "--size", "20000000"]);
     assert_eq!(o.status.code(), Some(2), "{o:?}");
     assert_eq!(
         String::from_utf8_lossy(&o.stderr),
@@ -186,7 +189,6 @@ fn advice_rebuilds_names_that_are_not_utf8() {
     let advice = v["advice"].as_str().unwrap();
     let c = advice.split("etagsum verify ").nth(1).unwrap();
     let arg = c.split(" b6c1").next().unwrap();
-    let o =
-        std::process::Command::new("sh").arg("-c").arg(format!("printf '%s' {arg}")).output().unwrap();
+    let o = std::process::Command::new("sh").arg("-c").arg(format!("printf '%s' {arg}")).output().unwrap();
     assert_eq!(o.stdout, name.as_bytes(), "{arg}");
 }
