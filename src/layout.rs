@@ -56,13 +56,29 @@ pub enum LayoutError {
     #[error("an explicit list of part sizes needs at least one part")]
     NoParts,
     /// Explicit part sizes that do not add up to the object's size.
-    #[error("the part sizes add up to {sum} bytes, but the object has {size} bytes")]
+    #[error("the part sizes add up to {}, but the object has {}", sum_text(*.sum), plural(*.size, "byte"))]
     SumMismatch {
-        /// The sum of the part sizes.
-        sum: u64,
+        /// The sum of the part sizes; `None` when it is more than 2^64 − 1.
+        sum: Option<u64>,
         /// The object's size.
         size: u64,
     },
+}
+
+/// "1 byte", "2 parts": a count and its noun, which is plural unless the count is 1.
+pub(crate) fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+fn sum_text(sum: Option<u64>) -> String {
+    match sum {
+        Some(s) => plural(s, "byte"),
+        None => "more than 18446744073709551615 bytes".to_string(),
+    }
 }
 
 /// A way in which a layout breaks S3's limits. Some S3-compatible stores accept such uploads, so
@@ -106,12 +122,12 @@ impl fmt::Display for LimitWarning {
         match *self {
             LimitWarning::PartTooSmall { part, size } => write!(
                 f,
-                "part {part} has {size} bytes; S3 requires at least 5 MiB (5242880 bytes) for every part but the last"
+                "part {part} has {}; S3 requires at least 5 MiB (5242880 bytes) for every part but the last",
+                plural(size, "byte")
             ),
-            LimitWarning::PartTooLarge { part, size } => write!(
-                f,
-                "part {part} has {size} bytes; S3 allows at most 5 GiB (5368709120 bytes) per part"
-            ),
+            LimitWarning::PartTooLarge { part, size } => {
+                write!(f, "part {part} has {size} bytes; S3 allows at most 5 GiB (5368709120 bytes) per part")
+            }
             LimitWarning::TooManyParts { parts } => {
                 write!(f, "{parts} parts; S3 allows at most 10000 parts")
             }
@@ -174,8 +190,8 @@ impl Layout {
             if part_sizes.is_empty() {
                 return Err(LayoutError::NoParts);
             }
-            let sum = part_sizes.iter().fold(0u64, |a, &b| a.saturating_add(b));
-            if sum != size {
+            let sum = part_sizes.iter().try_fold(0u64, |a, &b| a.checked_add(b));
+            if sum != Some(size) {
                 return Err(LayoutError::SumMismatch { sum, size });
             }
         }
@@ -303,8 +319,23 @@ mod tests {
     fn explicit_sizes_must_add_up() {
         let l = Layout::explicit(vec![5, 3]).unwrap();
         assert_eq!(l.part_ranges(8).unwrap(), vec![0..5, 5..8]);
-        assert_eq!(l.part_ranges(9), Err(LayoutError::SumMismatch { sum: 8, size: 9 }));
+        assert_eq!(l.part_ranges(9), Err(LayoutError::SumMismatch { sum: Some(8), size: 9 }));
         assert_eq!(Layout::explicit(vec![]), Err(LayoutError::NoParts));
+    }
+
+    #[test]
+    fn sums_past_64_bits_are_said_as_such() {
+        let l = Layout::explicit(vec![u64::MAX, 2]).unwrap();
+        let e = l.part_ranges(1).unwrap_err();
+        assert_eq!(e, LayoutError::SumMismatch { sum: None, size: 1 });
+        assert_eq!(
+            e.to_string(),
+            "the part sizes add up to more than 18446744073709551615 bytes, but the object has 1 byte"
+        );
+        assert_eq!(
+            LimitWarning::PartTooSmall { part: 1, size: 1 }.to_string(),
+            "part 1 has 1 byte; S3 requires at least 5 MiB (5242880 bytes) for every part but the last"
+        );
     }
 
     #[test]

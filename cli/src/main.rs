@@ -432,10 +432,11 @@ fn guess(args: &GuessArgs, progress: bool) -> Result<Exit> {
         };
         writeln!(
             out,
-            "{name}: {} bytes, {etag}: {} of {} layouts tried reproduce it{span}{omitted}",
-            g.size,
+            "{name}: {}, {etag}: {} of {} tried {} it{span}{omitted}",
+            render::count(g.size, "byte"),
             g.matches.len(),
-            g.tried
+            render::count(g.tried as u64, "layout"),
+            if g.matches.len() == 1 { "reproduces" } else { "reproduce" }
         )?;
         for c in &g.matches {
             let who = if c.uploaders.is_empty() {
@@ -448,9 +449,9 @@ fn guess(args: &GuessArgs, progress: bool) -> Result<Exit> {
         if g.matches.is_empty() && !g.feasible {
             writeln!(
                 out,
-                "  no upload within S3's limits gives {} parts for {} bytes",
-                etag.parts().unwrap_or(1),
-                g.size
+                "  no upload within S3's limits gives {} for {} (another store, or another object)",
+                render::count(u64::from(etag.parts().unwrap_or(1)), "part"),
+                render::count(g.size, "byte")
             )?;
         }
     }
