@@ -10,8 +10,40 @@
 //! MD5 is broken as a defence against an attacker; here it is what S3 uses to identify content,
 //! and that is all this crate uses it for.
 //!
-//! The library never prints, never exits and never builds a thread pool: the engine runs on the
-//! caller's rayon pool.
+//! The library never prints, never exits, never reads the environment and never builds a thread
+//! pool: the engine runs on the caller's rayon pool, reads within the memory of
+//! [`ReadOptions::memory`], and stops when [`ReadOptions::cancel`] is raised. Answers are typed:
+//! a [`Verdict`], a [`Reason`], and the [`Need`]s that would settle an inconclusive answer (the
+//! part size, every part size, the encryption, the size, a checksum), for a driver with an S3
+//! client to read. Words are the caller's job.
+//!
+//! A sync tool deciding whether to upload:
+//!
+//! ```
+//! use etagsum::{verify_file, engine, NoProgress, ReadOptions, RemoteEtag, Verdict, VerifyOptions};
+//!
+//! # let dir = std::env::temp_dir().join(format!("etagsum-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir).unwrap();
+//! # let path = dir.join("data.bin");
+//! # std::fs::write(&path, vec![0u8; 10 << 20]).unwrap();
+//! // What ListObjectsV2 or HeadObject said about the object.
+//! let remote = RemoteEtag::parse("\"669fdad9e309b552f1e9cf7b489c1f73-2\"")?;
+//! let mut facts = VerifyOptions::default();
+//! facts.remote_size = Some(10 << 20);
+//!
+//! let (file, size) = engine::open(&path)?;
+//! let report = verify_file(&file, size, &remote, &facts, &ReadOptions::default(), &NoProgress)?;
+//! match report.verdict {
+//!     Verdict::Match => { /* unchanged: skip the upload */ }
+//!     Verdict::Mismatch => { /* the bytes differ: upload */ }
+//!     Verdict::Inconclusive => { /* read report.needs from S3 and verify again */ }
+//! }
+//! assert_eq!(report.verdict, Verdict::Match);
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Hashing alone, for any set of layouts in one pass:
 //!
 //! ```
 //! use etagsum::{engine, Layout};

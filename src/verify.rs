@@ -12,7 +12,7 @@
 //! part sizes, a single PUT) is never evidence against the content either, unless it agrees with
 //! the ETag's own part count. `docs/verify-rules.md` states every rule with the test that holds it.
 //!
-//! The module is sans-IO at its core: [`verify_with`] plans from the facts, asks a hashing
+//! The module is sans-IO at its core: one private function plans from the facts, asks a hashing
 //! closure for the layouts it needs, and judges. The `verify_*` functions plug in the engine.
 
 use std::fmt;
@@ -439,6 +439,9 @@ pub fn verify_files(
     out.into_iter().map(|r| r.expect("every file has a result")).collect()
 }
 
+/// Hashes a source for a list of layouts, given the size it must have (if known).
+type HashFn<'a> = dyn FnMut(&[Layout], Option<u64>) -> Result<Hashed, EngineError> + 'a;
+
 /// Plans from the facts, hashes with `hash` (given the layouts and the size the source must have,
 /// if known) and judges. `rereadable`: the source can be hashed a second time, so the likely
 /// layouts go first and the others only if none of them matched.
@@ -454,8 +457,7 @@ fn verify_with(
         Plan::Hash(cands, ctx) => (cands, ctx),
     };
     let expected = size.or(opts.remote_size);
-    let run = |which: &[usize],
-               hash: &mut dyn FnMut(&[Layout], Option<u64>) -> Result<Hashed, EngineError>| {
+    let run = |which: &[usize], hash: &mut HashFn<'_>| {
         let layouts: Vec<Layout> = which.iter().map(|&i| cands[i].layout.clone()).collect();
         hash(&layouts, expected)
     };

@@ -309,3 +309,58 @@ fn a_stream_without_size_cannot_guess_a_part_size() {
     assert!(matches!(e, VerifyError::SizeUnknown));
     assert!(!e.to_string().contains("standard input"), "{e}");
 }
+
+#[test]
+fn many_files_in_one_call_agree_with_one_at_a_time() {
+    use etagsum::{verify_file, verify_files, VerifyJob};
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(77);
+    let mut cases = Vec::new();
+    for (i, size) in [0u64, 1, 100, 5000, 1 << 20, (1 << 20) + 1, 3 << 20].into_iter().enumerate() {
+        let data = rng.bytes(size as usize);
+        let layout = layout_for(size, &mut rng);
+        let mut etag = reference_etag(&data, &layout).to_string();
+        if i % 3 == 2 {
+            // Every third one is not the object: a plain MD5 that differs.
+            etag = "0123456789abcdef0123456789abcdef".to_string();
+        }
+        let path = dir.path().join(format!("f{i}"));
+        std::fs::write(&path, &data).unwrap();
+        cases.push((path, RemoteEtag::parse(&etag).unwrap(), opts(None, Some(layout), Sse::None)));
+    }
+    let files: Vec<(std::fs::File, Option<u64>)> =
+        cases.iter().map(|(p, _, _)| etagsum::engine::open(p).unwrap()).collect();
+    let jobs: Vec<VerifyJob<'_>> = files
+        .iter()
+        .zip(&cases)
+        .map(|((file, size), (_, remote, o))| VerifyJob { file, size: *size, remote, opts: o })
+        .collect();
+    let together = verify_files(&jobs, &ReadOptions::default(), &NoProgress);
+    for (((file, size), (path, remote, o)), got) in files.iter().zip(&cases).zip(together) {
+        let got = got.unwrap();
+        let alone = verify_file(file, *size, remote, o, &ReadOptions::default(), &NoProgress).unwrap();
+        assert_eq!(
+            (got.verdict, &got.reason, got.computed_etag),
+            (alone.verdict, &alone.reason, alone.computed_etag),
+            "{path:?}"
+        );
+        assert_ne!(got.verdict, Verdict::Inconclusive, "{path:?}: {got:?}");
+    }
+}
+
+#[test]
+fn an_open_file_is_verified_from_its_start_whatever_its_position() {
+    use std::io::{Seek, SeekFrom};
+    let data = Rng(5).bytes(3 << 20);
+    let mut f = tempfile::tempfile().unwrap();
+    f.write_all(&data).unwrap();
+    f.seek(SeekFrom::Start(12345)).unwrap();
+    let etag =
+        RemoteEtag::parse(&reference_etag(&data, &Layout::uniform(1 << 20).unwrap()).to_string()).unwrap();
+    let o = opts(None, Some(Layout::uniform(1 << 20).unwrap()), Sse::None);
+    let size = Some(data.len() as u64);
+    for _ in 0..2 {
+        let r = etagsum::verify_file(&f, size, &etag, &o, &ReadOptions::default(), &NoProgress).unwrap();
+        assert_eq!(r.verdict, Verdict::Match);
+    }
+}
