@@ -43,7 +43,7 @@ fn layout_for(size: u64, rng: &mut Rng) -> Layout {
         0 => Layout::Single,
         1 => {
             // An exact divisor now and then, where an empty trailing part would hide.
-            let divisors: Vec<u64> = (1..=size.min(64)).filter(|d| size % d == 0).collect();
+            let divisors: Vec<u64> = (1..=size.min(64)).filter(|d| size.is_multiple_of(*d)).collect();
             match divisors.is_empty() {
                 false if rng.below(2) == 0 => {
                     Layout::uniform(divisors[rng.below(divisors.len() as u64) as usize])
