@@ -1,5 +1,5 @@
-//! Engine throughput on data in memory: the single-part MD5, a multipart ETag with 8 MiB and 5 MiB
-//! parts, and the whole candidate set that `verify` hashes for an aws-cli ETag. The end-to-end
+//! Engine throughput on data in memory: the single-part MD5, a multipart ETag with 8 MiB, 5 MiB and
+//! 1 KiB parts, and the whole candidate set that `verify` hashes for an aws-cli ETag. The end-to-end
 //! comparison with md5sum and openssl runs in `scripts/bench-compare.sh`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -28,6 +28,8 @@ fn engine(c: &mut Criterion) {
         ("single", vec![Layout::Single]),
         ("parts-8MiB", vec![Layout::uniform(8 << 20).unwrap()]),
         ("parts-5MiB", vec![Layout::uniform(5 << 20).unwrap()]),
+        // Many tiny parts: the plan opens and folds them in bounded rounds.
+        ("parts-1KiB", vec![Layout::uniform(1 << 10).unwrap()]),
     ];
     for (name, layouts) in cases {
         g.bench_function(BenchmarkId::from_parameter(name), |b| {

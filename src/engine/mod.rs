@@ -8,15 +8,20 @@
 //!
 //! Two ways to read, one plan:
 //! - a regular file of known size is read with positional reads: the engine keeps as many streams
-//!   in flight as the kernels have lanes (times the threads) and advances each by a chunk per
-//!   round, so the lanes stay full however large the parts are. Memory is bounded by lanes ×
-//!   chunk. What is not in the page cache is read front to back by a prefetcher thread ahead of
+//!   in flight as the kernels have lanes (times the threads, within the caller's memory budget)
+//!   and advances each by a chunk per round, so the lanes stay full however large the parts are.
+//!   Memory is bounded by the streams in flight × chunk. What is not in the page cache is read front to back by a prefetcher thread ahead of
 //!   the streams, which only take bytes it has passed (see `prefetch`): the disk sees one
 //!   sequential read, as from `cat`, instead of dozens of scattered ones;
 //! - a file whose layouts give a single stream (a plain MD5, a one-part upload) is read front to
 //!   back like a pipe, reading ahead in one thread while hashing in another;
-//! - anything else (standard input, a pipe, a device) is read front to back in windows of a few
-//!   MiB into two buffers: while the streams that cover one window advance, the next is read.
+//! - anything else (standard input, a pipe, a device, a file of tiny parts, for which a read per
+//!   part would cost more than the part) is read front to back in windows of a few MiB into two
+//!   buffers: while the streams that cover one window advance, the next is read.
+//!
+//! Whatever the part count, memory stays bounded: parts are opened lazily and folded into their
+//! layout's ETag as they finish (see `plan`), and only layouts of at most
+//! [`MAX_PARTS`](crate::layout::MAX_PARTS) parts keep each part's digest.
 //!
 //! A regular file is read with `pread`, never memory-mapped: a file truncated under a mapping
 //! kills the process with SIGBUS, and the promise is an error for that file, never a crash.
@@ -38,7 +43,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::etag::{Etag, Md5Digest};
+use crate::etag::{Etag, Md5Digest, PartCountError};
 use crate::layout::{Layout, LayoutError};
 use crate::md5x::Kernel;
 use plan::Plan;
@@ -49,6 +54,15 @@ use stream::Stream;
 
 /// Bytes read per window from a source that is read front to back.
 const WINDOW: usize = 16 << 20;
+/// The read buffers' budget is at least this, whatever the caller asks.
+const MEMORY_MIN: usize = 1 << 20;
+/// Parts opened and not yet folded, at most (a few more when nothing could move otherwise): bounds
+/// the plan's memory whatever the part count, and is large enough that tiny parts are hashed in
+/// rounds of thousands.
+const RANGES: usize = 4096;
+/// Files whose layouts have parts smaller than this on average are read front to back: a
+/// positional read per part costs more than the part.
+const POSITIONAL_PART_MIN: u64 = 64 << 10;
 /// Bytes each stream advances per round when the file is read with positional reads.
 const CHUNK: usize = 256 << 10;
 /// Files smaller than this are read front to back: positional reads buy nothing there.
@@ -184,15 +198,43 @@ impl Cancel {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ReadOptions {
-    /// The most memory, in bytes, the engine's read buffers may take (at least 1 MiB is used).
+    /// The most memory, in bytes, the engine's read buffers may take (at least 1 MiB is used): the
+    /// two windows of a source read front to back, the chunks of the streams in flight of a file
+    /// read with positional reads (however many threads the caller's pool has; one kernel's
+    /// lanes always run), and a batch of small files read whole by [`hash_files`].
     pub memory: usize,
-    /// Raised from another thread, ends the hash with [`EngineError::Cancelled`].
+    /// Raised from another thread, ends the hash with [`EngineError::Cancelled`]; checked once per
+    /// window or round at least.
     pub cancel: Cancel,
     /// The MD5 kernel.
     pub kernel: KernelChoice,
     /// A source that yields more bytes than this is an error ([`EngineError::TooLong`]) as soon as
-    /// the limit is passed, not at its end.
+    /// the limit is passed, not at its end; a file or an announced size larger than this is the
+    /// same error before anything is read.
     pub max_size: Option<u64>,
+}
+
+impl ReadOptions {
+    /// The read buffers' budget.
+    fn budget(&self) -> usize {
+        self.memory.max(MEMORY_MIN)
+    }
+
+    fn check_cancel(&self) -> Result<(), EngineError> {
+        if self.cancel.is_cancelled() {
+            Err(EngineError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A source known to hold `size` bytes must not be more than the limit.
+    fn check_size(&self, size: Option<u64>) -> Result<(), EngineError> {
+        match (self.max_size, size) {
+            (Some(limit), Some(size)) if size > limit => Err(EngineError::TooLong { limit }),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Default for ReadOptions {
@@ -233,12 +275,16 @@ pub enum EngineError {
     /// The path names a directory.
     #[error("is a directory, not a file")]
     IsDirectory,
-    /// The source did not hold the number of bytes it was expected to.
-    #[error("changed size while it was read: expected {expected} bytes, read {actual}")]
+    /// The source did not hold the number of bytes it was expected to: a file that shrank or grew
+    /// while it was read, a file whose reported size is not what it holds, a reader that yielded
+    /// fewer or more bytes than announced.
+    #[error("{}", size_changed(*.expected, *.actual))]
     SizeChanged {
-        /// The size announced before reading.
+        /// The size announced before reading: the file's size when it was opened, or the size
+        /// the caller gave.
         expected: u64,
-        /// The bytes actually there.
+        /// The bytes really there: where the source ended, or, for one that holds more than
+        /// expected, how many it holds.
         actual: u64,
     },
     /// The kernel the caller chose cannot run on this CPU.
@@ -248,11 +294,22 @@ pub enum EngineError {
     #[error("cancelled")]
     Cancelled,
     /// The source yielded more bytes than [`ReadOptions::max_size`].
-    #[error("more than {limit} bytes")]
+    #[error("more than {limit} bytes, the most allowed")]
     TooLong {
         /// The limit.
         limit: u64,
     },
+    /// A layout has more parts than an ETag can count.
+    #[error(transparent)]
+    TooManyParts(PartCountError),
+}
+
+fn size_changed(expected: u64, actual: u64) -> String {
+    if actual < expected {
+        format!("ended after {actual} bytes, but its size was {expected} bytes when it was opened")
+    } else {
+        format!("holds {actual} bytes, but its size was {expected} bytes when it was opened")
+    }
 }
 
 /// What the engine computed for one source: its size and one ETag per requested layout.
@@ -262,9 +319,12 @@ pub struct Hashed {
     pub size: u64,
     /// For each requested layout, in order: its ETag, or why it does not fit the source.
     pub etags: Vec<Result<Etag, LayoutError>>,
-    /// For each requested layout, in order: the MD5 of each of its parts (empty for a layout that
-    /// does not fit). For a single-part layout, the one digest of the whole source.
-    pub part_digests: Vec<Vec<Md5Digest>>,
+    /// For each requested layout, in order: the MD5 of each of its parts (for a single-part
+    /// layout, the one digest of the whole source). `None` for a layout that does not fit, and for
+    /// a layout of more than [`MAX_PARTS`](crate::layout::MAX_PARTS) parts, more than S3 accepts:
+    /// those digests are folded into the ETag as they are computed and not kept, so that memory
+    /// does not grow with the part count.
+    pub part_digests: Vec<Option<Vec<Md5Digest>>>,
 }
 
 /// How the engine reads and hashes; the defaults are right for production, tests move the
@@ -287,6 +347,12 @@ pub struct Tuning {
     /// How far the prefetcher may run ahead of the slowest stream; `None` for room for
     /// [`LAG_PARTS`] of the largest parts, within [`LAG_MIN`] and [`LAG_MAX`].
     pub lag: Option<u64>,
+    /// Parts the plan holds at once (opened and not folded), at most (a few more per layout when
+    /// nothing could move otherwise).
+    pub ranges: usize,
+    /// Files whose multipart layouts have smaller parts than this on average are read front to
+    /// back.
+    pub positional_part_min: u64,
 }
 
 impl Default for Tuning {
@@ -299,6 +365,8 @@ impl Default for Tuning {
             prefetch: Prefetch::Auto,
             piece: PIECE,
             lag: None,
+            ranges: RANGES,
+            positional_part_min: POSITIONAL_PART_MIN,
         }
     }
 }
@@ -312,15 +380,62 @@ impl Tuning {
     }
 }
 
-/// Opens `path` for hashing: the file and its size when it is a regular file (devices and pipes
-/// report a length of 0 or nonsense), and an error for a directory.
+/// Opens `path` for hashing: the file, and its size when that can be trusted, or `None` when the
+/// file must be read to its end like a pipe; an error for a directory.
+///
+/// The size is `None` for anything but a regular file (devices and pipes report a length of 0 or
+/// nonsense), for a regular file that reports 0 bytes but has a first byte (what procfs reports,
+/// e.g. `/proc/version`; `md5sum` reads such files to their end too), and on Linux for any file on
+/// procfs, sysfs, debugfs or tracefs, whose files report a size (often 0 or 4096) that has nothing
+/// to do with what they yield.
 pub fn open(path: &Path) -> Result<(File, Option<u64>), EngineError> {
     let file = File::open(path)?;
     let meta = file.metadata()?;
     if meta.is_dir() {
         return Err(EngineError::IsDirectory);
     }
-    Ok((file, meta.is_file().then_some(meta.len())))
+    let size = if meta.is_file() { trusted_size(&file, meta.len())? } else { None };
+    Ok((file, size))
+}
+
+/// The size of a regular file that reports `len` bytes, or `None` when that is not what it holds.
+fn trusted_size(file: &File, len: u64) -> Result<Option<u64>, EngineError> {
+    if is_synthetic(file) {
+        return Ok(None);
+    }
+    if len > 0 {
+        return Ok(Some(len));
+    }
+    // An empty file has no first byte; a synthetic one that reports 0 bytes does.
+    let mut byte = [0u8; 1];
+    match read_at(file, &mut byte, 0) {
+        Ok(0) => Ok(Some(0)),
+        _ => {
+            // `seek_read` moves the position, and a stream is read from the position.
+            #[cfg(windows)]
+            io::Seek::seek(&mut &*file, io::SeekFrom::Start(0))?;
+            Ok(None)
+        }
+    }
+}
+
+/// Whether `file` lives on a file system whose files are made up as they are read.
+#[cfg(target_os = "linux")]
+fn is_synthetic(file: &File) -> bool {
+    // statfs(2) f_type values; the field's integer type differs between targets.
+    const SYNTHETIC: [u64; 4] = [
+        0x9fa0,      // procfs
+        0x6265_6572, // sysfs
+        0x6462_6720, // debugfs
+        0x7472_6163, // tracefs
+    ];
+    #[allow(clippy::unnecessary_cast)]
+    rustix::fs::fstatfs(file).is_ok_and(|s| SYNTHETIC.contains(&((s.f_type as u64) & 0xffff_ffff)))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn is_synthetic(_file: &File) -> bool {
+    false
 }
 
 /// Opens `path` and hashes it for every layout in one pass. A file whose size changes while it is
@@ -336,9 +451,10 @@ pub fn hash_path(
 }
 
 /// Hashes an open file for every layout in one pass. `size` is its length when it is a regular
-/// file (as [`open`] gives it), `None` for a pipe or a device, which is then read front to back.
-/// A regular file is read from offset 0 whatever its current position, so that one open file can be
-/// hashed several times.
+/// file (as [`open`] gives it), `None` for a pipe, a device or a file whose size cannot be trusted,
+/// which is then read front to back from its current position, never with positional reads.
+/// A file of known size is read from offset 0 whatever its current position, so that one open
+/// file can be hashed several times.
 pub fn hash_file(
     file: &File,
     size: Option<u64>,
@@ -359,12 +475,22 @@ pub fn hash_file_tuned(
     progress: &dyn Progress,
     tuning: Tuning,
 ) -> Result<Hashed, EngineError> {
+    opts.check_size(size)?;
     // Positional reads pay off when several streams run side by side; one stream (a single-part
-    // MD5, a one-part upload) runs fastest reading ahead in one thread while hashing in another.
-    let parallel = |size| layouts.iter().any(|l| l.part_count(size).is_ok_and(|n| n > 1) && l.is_multipart());
+    // MD5, a one-part upload) runs fastest reading ahead in one thread while hashing in another,
+    // and so do tiny parts, where a read per part would cost more than the part.
+    let positional = |size: u64| {
+        let mut counts = layouts
+            .iter()
+            .filter(|l| l.is_multipart())
+            .filter_map(|l| l.part_count(size).ok())
+            .filter(|&n| n > 1)
+            .peekable();
+        counts.peek().is_some() && counts.all(|n| size / n >= tuning.positional_part_min)
+    };
     match size {
-        Some(size) if size >= tuning.positional_min && parallel(size) => {
-            positional(file, size, layouts, opts, progress, tuning)
+        Some(size) if size >= tuning.positional_min && positional(size) => {
+            self::positional(file, size, layouts, opts, progress, tuning)
         }
         Some(_) => hash_reader_tuned(ReadAt { file, pos: 0 }, size, layouts, opts, progress, tuning),
         None => hash_reader_tuned(file, size, layouts, opts, progress, tuning),
@@ -390,8 +516,10 @@ impl Read for ReadAt<'_> {
 
 /// Files up to this size are read whole and hashed together by [`hash_files`].
 const BATCH_FILE_MAX: u64 = 1 << 20;
-/// Bytes read at once for one batch of small files.
+/// Bytes read at once for one batch of small files (within the caller's budget).
 const BATCH_BYTES: u64 = 64 << 20;
+/// Files in one batch, at most: empty files cost no bytes, but a plan each.
+const BATCH_FILES: usize = 4096;
 
 /// One file for [`hash_files`]: the open file, its size as [`open`] gives it, and its layouts.
 #[derive(Clone, Copy, Debug)]
@@ -406,12 +534,14 @@ pub struct FileJob<'a> {
 
 /// Hashes several files, each for its layouts, with one result per file in order. Small files are
 /// read whole and hashed together, so that their streams fill the kernels' lanes as the parts of
-/// one large file do; larger files go through [`hash_file`] one after the other.
+/// one large file do; larger files go through [`hash_file`] one after the other. The batches stay
+/// within [`ReadOptions::memory`].
 pub fn hash_files(
     jobs: &[FileJob<'_>],
     opts: &ReadOptions,
     progress: &dyn Progress,
 ) -> Vec<Result<Hashed, EngineError>> {
+    let batch_max = BATCH_BYTES.min(opts.budget() as u64);
     let mut out: Vec<Option<Result<Hashed, EngineError>>> = jobs.iter().map(|_| None).collect();
     let mut batch: Vec<usize> = Vec::new();
     let mut batch_bytes = 0;
@@ -424,7 +554,7 @@ pub fn hash_files(
     for (i, job) in jobs.iter().enumerate() {
         match job.size {
             Some(size) if size <= BATCH_FILE_MAX => {
-                if batch_bytes + size > BATCH_BYTES {
+                if batch_bytes + size > batch_max || batch.len() >= BATCH_FILES {
                     flush(&mut batch, &mut out);
                     batch_bytes = 0;
                 }
@@ -435,7 +565,9 @@ pub fn hash_files(
         }
     }
     flush(&mut batch, &mut out);
-    out.into_iter().map(|r| r.expect("every file has a result")).collect()
+    out.into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(io::Error::other("internal error: a file was not hashed").into())))
+        .collect()
 }
 
 /// Reads the small files `which` of `jobs` whole and advances all their streams together.
@@ -445,9 +577,6 @@ fn hash_batch(
     opts: &ReadOptions,
     progress: &dyn Progress,
 ) -> Vec<Result<Hashed, EngineError>> {
-    if which.is_empty() {
-        return Vec::new();
-    }
     let kernel = match opts.kernel.resolve() {
         Ok(k) => k,
         Err(_) => return which.iter().map(|_| Err(EngineError::KernelUnsupported(opts.kernel))).collect(),
@@ -455,63 +584,65 @@ fn hash_batch(
     let read = |i: &usize| -> Result<Vec<u8>, EngineError> {
         let job = &jobs[*i];
         let size = job.size.unwrap_or(0);
+        opts.check_size(Some(size))?;
         let mut buf = vec![0u8; size as usize];
-        read_at(job.file, &mut buf, 0).map_err(|e| size_error(e, job.file, size))?;
+        let n = read_at(job.file, &mut buf, 0)?;
+        if n < buf.len() {
+            return Err(EngineError::SizeChanged { expected: size, actual: n as u64 });
+        }
         let now = job.file.metadata()?.len();
         if now != size {
             return Err(EngineError::SizeChanged { expected: size, actual: now });
         }
         Ok(buf)
     };
-    let bufs: Vec<Result<Vec<u8>, EngineError>> = which.par_iter().map(read).collect();
-    let mut plans: Vec<Option<(Plan, &[u8])>> = which
-        .iter()
-        .zip(&bufs)
-        .map(|(&i, buf)| {
-            let buf = buf.as_ref().ok()?;
-            let mut plan = Plan::new(jobs[i].layouts, Some(buf.len() as u64));
-            plan.open_parts_before(buf.len() as u64);
-            Some((plan, &buf[..]))
-        })
-        .collect();
+    let read: Vec<Result<Vec<u8>, EngineError>> = which.par_iter().map(read).collect();
+    let mut results: Vec<Option<Result<Hashed, EngineError>>> = Vec::with_capacity(which.len());
+    let mut files: Vec<(usize, Vec<u8>, Plan)> = Vec::with_capacity(which.len());
+    for (k, (&i, r)) in which.iter().zip(read).enumerate() {
+        match r.and_then(|buf| Ok((Plan::new(jobs[i].layouts, Some(buf.len() as u64), RANGES)?, buf))) {
+            Ok((plan, buf)) => {
+                results.push(None);
+                files.push((k, buf, plan));
+            }
+            Err(e) => results.push(Some(Err(e))),
+        }
+    }
     loop {
-        let mut items: Vec<(&mut Stream, &[u8])> =
-            plans.iter_mut().flatten().flat_map(|(plan, buf)| window_items(plan, 0, buf)).collect();
-        if items.is_empty() {
+        if opts.cancel.is_cancelled() {
+            return which.iter().map(|_| Err(EngineError::Cancelled)).collect();
+        }
+        let mut ready = false;
+        for (_, buf, plan) in &mut files {
+            ready |= plan.prepare_window(buf.len() as u64);
+        }
+        if !ready {
             break;
         }
+        let mut items: Vec<(&mut Stream, &[u8])> =
+            files.iter_mut().flat_map(|(_, buf, plan)| window_items(plan, 0, buf)).collect();
         advance_parallel(kernel, &mut items);
         drop(items);
-        for (plan, _) in plans.iter_mut().flatten() {
+        for (_, _, plan) in &mut files {
             plan.collect();
         }
     }
-    let hashed: Vec<Option<Hashed>> = plans
-        .into_iter()
-        .map(|p| {
-            p.map(|(plan, data)| {
-                progress.advance(data.len() as u64);
-                plan.finish(data.len() as u64)
-            })
-        })
-        .collect();
-    hashed.into_iter().zip(bufs).map(|(h, buf)| buf.map(|_| h.expect("a plan for every file read"))).collect()
-}
-
-/// A short positional read means the file shrank.
-fn size_error(e: io::Error, file: &File, size: u64) -> EngineError {
-    match e.kind() {
-        io::ErrorKind::UnexpectedEof => {
-            let actual = file.metadata().map(|m| m.len()).unwrap_or(0);
-            EngineError::SizeChanged { expected: size, actual }
-        }
-        _ => EngineError::Io(e),
+    for (k, buf, plan) in files {
+        progress.advance(buf.len() as u64);
+        results[k] = Some(plan.finish(buf.len() as u64));
     }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(io::Error::other("internal error: a file was not hashed").into())))
+        .collect()
 }
 
-/// Hashes everything `reader` yields for every layout in one pass, front to back. With
-/// `expected_size`, a source that yields another number of bytes is an error
-/// ([`EngineError::SizeChanged`]).
+/// Hashes everything `reader` yields for every layout in one pass, front to back.
+///
+/// With `expected_size`, a source that yields another number of bytes is an error
+/// ([`EngineError::SizeChanged`]): no byte past the announced size is hashed, and what lies beyond
+/// is only counted, to report the real size. With [`ReadOptions::max_size`], a source that yields
+/// more is an error as soon as one byte more than the limit is read.
 pub fn hash_reader<R: Read + Send>(
     reader: R,
     expected_size: Option<u64>,
@@ -534,28 +665,64 @@ pub fn hash_reader_tuned<R: Read + Send>(
 ) -> Result<Hashed, EngineError> {
     assert!(tuning.window > 0, "a window holds at least one byte");
     let kernel = tuning.kernel(opts)?;
-    let mut plan = Plan::new(layouts, expected_size);
-    let mut cur = vec![0u8; tuning.window];
-    let mut next = vec![0u8; tuning.window];
-    let mut cur_len = fill(&mut reader, &mut cur)?;
+    opts.check_size(expected_size)?;
+    // The plan never sees a byte past the announced size or the limit.
+    let limit = expected_size.or(opts.max_size).unwrap_or(u64::MAX);
+    // Two windows within the budget, and no larger than the source can fill.
+    let window =
+        tuning.window.min(opts.budget() / 2).min(usize::try_from(limit).unwrap_or(usize::MAX)).max(1);
+    let want = |pos: u64| (window as u64).min(limit - pos) as usize;
+    let mut plan = Plan::new(layouts, expected_size, tuning.ranges)?;
+    let mut cur = vec![0u8; window];
+    let mut next = vec![0u8; window];
+    let mut cur_len = fill(&mut reader, &mut cur[..want(0)])?;
     let mut pos = 0u64;
     while cur_len > 0 {
+        opts.check_cancel()?;
         let w1 = pos + cur_len as u64;
-        plan.open_parts_before(w1);
+        let next_len = want(w1);
         let window = &cur[..cur_len];
-        let (read, ()) =
-            rayon::join(|| fill(&mut reader, &mut next), || advance_window(kernel, &mut plan, pos, window));
+        let (read, hashed) = rayon::join(
+            || fill(&mut reader, &mut next[..next_len]),
+            || advance_window(kernel, &mut plan, pos, window, opts),
+        );
+        hashed?;
         progress.advance(cur_len as u64);
         pos = w1;
         std::mem::swap(&mut cur, &mut next);
         cur_len = read?;
     }
-    if let Some(expected) = expected_size {
-        if expected != pos {
-            return Err(EngineError::SizeChanged { expected, actual: pos });
-        }
+    // Stopped at the limit: one byte more tells whether the source goes on.
+    if pos == limit && fill(&mut reader, &mut cur[..1])? == 1 {
+        return Err(match expected_size {
+            Some(expected) => match count_rest(&mut reader, pos + 1, opts, &mut cur) {
+                Ok(actual) => EngineError::SizeChanged { expected, actual },
+                Err(e) => e,
+            },
+            None => EngineError::TooLong { limit },
+        });
     }
-    Ok(plan.finish(pos))
+    #[cfg(test)]
+    tests::record(plan.high_water(), 0);
+    plan.finish(pos)
+}
+
+/// Counts the bytes a source yields from `pos` on, without hashing them: the real size of a
+/// source that holds more than announced.
+fn count_rest<R: Read>(
+    reader: &mut R,
+    mut pos: u64,
+    opts: &ReadOptions,
+    buf: &mut [u8],
+) -> Result<u64, EngineError> {
+    loop {
+        opts.check_cancel()?;
+        match fill(reader, buf)? {
+            0 => return Ok(pos),
+            n => pos += n as u64,
+        }
+        opts.check_size(Some(pos))?;
+    }
 }
 
 /// Reads until `buf` is full or the source ends; returns the bytes read.
@@ -572,34 +739,43 @@ fn fill<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// Advances every stream over the window that starts at offset `w0`. A stream that ends inside
-/// the window and goes on (a shared prefix) needs another round.
-fn advance_window(kernel: Kernel, plan: &mut Plan, w0: u64, window: &[u8]) {
-    loop {
+/// Advances every stream over the window that starts at offset `w0`, opening the parts that start
+/// in it as the plan's cap allows: tiny parts, or a stream that ends inside the window and goes on
+/// (a shared prefix), take several rounds.
+fn advance_window(
+    kernel: Kernel,
+    plan: &mut Plan,
+    w0: u64,
+    window: &[u8],
+    opts: &ReadOptions,
+) -> Result<(), EngineError> {
+    let w1 = w0 + window.len() as u64;
+    while plan.prepare_window(w1) {
+        opts.check_cancel()?;
         let mut items: Vec<(&mut Stream, &[u8])> = window_items(plan, w0, window).collect();
-        if items.is_empty() {
-            break;
-        }
         advance_parallel(kernel, &mut items);
         drop(items);
         plan.collect();
     }
+    Ok(())
 }
 
-/// The streams of `plan` that have bytes to take from the window starting at offset `w0`, each
-/// with those bytes (up to its next end).
+/// The streams of `plan` that may move and have bytes to take from the window starting at offset
+/// `w0`, each with those bytes (up to its next end).
 fn window_items<'a>(
     plan: &'a mut Plan,
     w0: u64,
     window: &'a [u8],
 ) -> impl Iterator<Item = (&'a mut Stream, &'a [u8])> + 'a {
     let w1 = w0 + window.len() as u64;
-    plan.streams.values_mut().filter_map(move |s| {
+    let horizon = plan.horizon();
+    plan.streams.range_mut(..horizon).filter_map(move |(_, s)| {
+        if !plan::takes_from_window(s, w1) {
+            return None;
+        }
         let end = s.next_end()?.min(w1);
-        // Empty ranges (an empty part) settle as soon as the stream reaches them.
-        let ready = s.pos <= w1 && (s.pos < end || s.next_end() == Some(s.pos));
         let (a, b) = ((s.pos - w0) as usize, (end - w0) as usize);
-        ready.then(move || (s, &window[a..b]))
+        Some((s, &window[a..b]))
     })
 }
 
@@ -633,7 +809,7 @@ fn positional(
         }
     };
     let gate = Gate::new(!prefetching);
-    std::thread::scope(|scope| {
+    let hashed = std::thread::scope(|scope| {
         if prefetching {
             let lag = tuning.lag.unwrap_or(largest.saturating_mul(LAG_PARTS).clamp(LAG_MIN, LAG_MAX));
             let (piece, lag) = (tuning.piece.max(1), lag.max(1));
@@ -654,8 +830,11 @@ fn positional(
             }
         }
         let _stop = Stop(&gate);
-        hash_positional(kernel, file, size, layouts, progress, tuning, &gate)
-    })
+        hash_positional(kernel, file, size, layouts, opts, progress, tuning, &gate)
+    });
+    #[cfg(test)]
+    tests::record_prefetch(gate.read_ahead());
+    hashed
 }
 
 /// The largest part of a multipart layout on `size` bytes.
@@ -669,46 +848,59 @@ fn largest_part(layout: &Layout, size: u64) -> Option<u64> {
 
 /// Advances the streams of every layout by positional reads, taking only bytes below the gate's
 /// frontier.
+#[allow(clippy::too_many_arguments)]
 fn hash_positional(
     kernel: Kernel,
     file: &File,
     size: u64,
     layouts: &[Layout],
+    opts: &ReadOptions,
     progress: &dyn Progress,
     tuning: Tuning,
     gate: &Gate,
 ) -> Result<Hashed, EngineError> {
     let threads = rayon::current_num_threads().max(1);
-    let in_flight = kernel.lanes() * threads;
     let chunk = tuning.chunk.max(64) / 64 * 64;
-    let mut plan = Plan::new(layouts, Some(size));
-    let mut reported = 0u64;
-    // One buffer per thread. Slots are a block longer than a chunk so that lanes that read the
-    // same offset of their slots do not all land on the same cache set.
+    // Slots are a block longer than a chunk so that lanes that read the same offset of their
+    // slots do not all land on the same cache set.
     let slot = chunk + 64;
-    let share = in_flight.div_ceil(threads);
-    let mut buffers: Vec<Vec<u8>> = (0..threads).map(|_| vec![0u8; share * slot]).collect();
+    // A slot per stream in flight, within the caller's budget however large its pool, but always
+    // enough to fill one kernel's lanes.
+    let in_flight = (kernel.lanes() * threads).min(opts.budget() / slot).max(kernel.lanes());
+    let nbuf = threads.min(in_flight);
+    let share = in_flight.div_ceil(nbuf);
+    let mut buffers: Vec<Vec<u8>> = (0..nbuf).map(|_| vec![0u8; share * slot]).collect();
+    let mut plan = Plan::new(layouts, Some(size), tuning.ranges)?;
+    let mut reported = 0u64;
     loop {
-        while plan.streams.len() < in_flight && plan.open_next() {}
-        // Every range that starts where a stream in flight starts must be known before that stream
-        // moves on: open the parts of the other layouts up to there too.
-        if let Some(&last) = plan.streams.keys().nth(in_flight.min(plan.streams.len()).saturating_sub(1)) {
-            plan.open_parts_before(last + 1);
-        }
-        let Some(done) = plan.streams.values().map(|s| s.pos).min() else { break };
+        opts.check_cancel()?;
+        plan.open_before(size, in_flight);
+        // Streams that start at or past the horizon wait until every range they carry is known.
+        let horizon = plan.horizon();
+        let done = plan.streams.values().map(|s| s.pos).min().unwrap_or(horizon).min(horizon).min(size);
         if done > reported {
             progress.advance(done - reported);
             reported = done;
         }
         // The slowest stream in flight: the gate must open past it for the round to take anything.
-        let floor = plan.streams.values().take(in_flight).map(|s| s.pos).min().unwrap_or(done);
+        let floor = plan.streams.range(..horizon).take(in_flight).map(|(_, s)| s.pos).min();
+        let Some(floor) = floor else {
+            if plan.streams.is_empty() && horizon >= size {
+                break;
+            }
+            // Every stream waits for a part that the cap kept closed: open it past the cap.
+            if plan.open_first(size) {
+                continue;
+            }
+            break;
+        };
         gate.set_floor(floor);
         let frontier = gate.wait_past(floor);
         let mut items: Vec<(&mut Stream, usize)> = plan
             .streams
-            .values_mut()
+            .range_mut(..horizon)
             .take(in_flight)
-            .filter_map(|s| {
+            .filter_map(|(_, s)| {
                 let end = s.next_end()?;
                 let n = (end.min(frontier).saturating_sub(s.pos)).min(chunk as u64) as usize;
                 // Empty ranges (an empty part) settle as soon as the stream reaches them.
@@ -718,7 +910,7 @@ fn hash_positional(
         if items.is_empty() {
             break;
         }
-        let share = items.len().div_ceil(threads).max(1);
+        let share = items.len().div_ceil(nbuf);
         items
             .par_chunks_mut(share)
             .zip(buffers.par_iter_mut())
@@ -734,7 +926,9 @@ fn hash_positional(
     if size > reported {
         progress.advance(size - reported);
     }
-    Ok(plan.finish(size))
+    #[cfg(test)]
+    tests::record(plan.high_water(), in_flight);
+    plan.finish(size)
 }
 
 /// Reads the next chunk of each stream into its slot of `buf` and advances them all.
@@ -746,35 +940,39 @@ fn read_and_advance(
     buf: &mut [u8],
     slot: usize,
 ) -> Result<(), EngineError> {
-    let mut slots = buf.chunks_mut(slot);
     let mut work: Vec<(&mut Stream, &[u8])> = Vec::with_capacity(items.len());
-    for (stream, n) in items.iter_mut() {
-        let dst = &mut slots.next().expect("a slot per stream")[..*n];
-        read_at(file, dst, stream.pos).map_err(|e| size_error(e, file, size))?;
+    for ((stream, n), slot) in items.iter_mut().zip(buf.chunks_mut(slot)) {
+        let dst = &mut slot[..*n];
+        let got = read_at(file, dst, stream.pos)?;
+        if got < dst.len() {
+            // The file ended early. Where another read found its end is no better a witness than
+            // its size now, which is where it ends at most.
+            let now = file.metadata().map_or(u64::MAX, |m| m.len());
+            return Err(EngineError::SizeChanged {
+                expected: size,
+                actual: (stream.pos + got as u64).min(now),
+            });
+        }
         work.push((&mut **stream, &*dst));
     }
     stream::advance(kernel, &mut work);
     Ok(())
 }
 
-#[cfg(unix)]
-fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-}
-
-#[cfg(windows)]
-fn read_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
-    use std::os::windows::fs::FileExt;
-    while !buf.is_empty() {
-        match file.seek_read(buf, offset) {
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => {
-                buf = &mut buf[n..];
-                offset += n as u64;
-            }
+/// Reads from `offset` until `buf` is full or the file ends; returns the bytes read.
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        #[cfg(unix)]
+        let r = std::os::unix::fs::FileExt::read_at(file, &mut buf[n..], offset + n as u64);
+        #[cfg(windows)]
+        let r = std::os::windows::fs::FileExt::seek_read(file, &mut buf[n..], offset + n as u64);
+        match r {
+            Ok(0) => break,
+            Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    Ok(())
+    Ok(n)
 }

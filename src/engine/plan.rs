@@ -2,154 +2,294 @@
 //!
 //! Ranges that start at the same offset share one stream, which hands out a digest at each
 //! range's end: the single-part MD5 and the first part of every candidate layout cost one pass.
+//!
+//! Memory does not grow with the part count. Parts are opened lazily, in start order, and only
+//! while fewer than a cap of them are held; each layout folds its parts' digests into its ETag as
+//! soon as they are finished, in order. A digest that several layouts need (the same range in
+//! each) is kept until the last of them has folded it.
+//!
+//! One rule keeps lazy opening correct: a stream may move only when every range that starts
+//! where it starts is registered, or it would pass the end of a range that is not known yet and
+//! that digest would be lost. Parts are opened in start order, so every range that starts before
+//! the *horizon* (the start of the first part not opened yet) is known, and only the streams that
+//! start before it move.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io;
 
 use super::stream::Stream;
-use super::Hashed;
-use crate::etag::{Etag, Md5Digest};
-use crate::layout::{Layout, LayoutError};
+use super::{EngineError, Hashed};
+use crate::etag::{Etag, Md5Digest, PartCountError, PartFolder};
+use crate::layout::{Layout, LayoutError, MAX_PARTS};
 
 /// How one requested layout maps onto streams.
 struct Track {
     layout: Layout,
-    /// (start, end) of each part opened so far. While the size is unknown, `end` may be
-    /// `u64::MAX` or lie past the end of the source.
-    parts: Vec<(u64, u64)>,
-    /// Where the next uniform part starts.
+    /// Parts opened and not folded yet, in order: (start, end). While the size is unknown, `end`
+    /// may lie past the end of the source.
+    pending: VecDeque<(u64, u64)>,
+    /// Parts opened so far.
+    opened: u64,
+    /// Where the next part starts.
     next_start: u64,
+    /// The multipart ETag so far.
+    folder: PartFolder,
+    /// The digest of a single-part layout.
+    single: Option<Md5Digest>,
+    /// Each part's digest, kept while the layout has at most [`MAX_PARTS`] parts.
+    kept: Option<Vec<Md5Digest>>,
     error: Option<LayoutError>,
+}
+
+impl Track {
+    /// The range of the next part to open, if any, for a source of `size` bytes (`None`: unknown).
+    fn next_part(&self, size: Option<u64>) -> Option<(u64, u64)> {
+        if self.error.is_some() {
+            return None;
+        }
+        let start = self.next_start;
+        match &self.layout {
+            Layout::Single => (self.opened == 0).then(|| (0, size.unwrap_or(u64::MAX))),
+            Layout::Uniform { part_size } => {
+                let end = start.saturating_add(*part_size);
+                match size {
+                    None => Some((start, end)),
+                    // The empty object uploaded in parts is one empty part.
+                    Some(size) if start < size || self.opened == 0 => Some((start, end.min(size))),
+                    Some(_) => None,
+                }
+            }
+            Layout::Explicit { part_sizes } => {
+                let len = *part_sizes.get(usize::try_from(self.opened).ok()?)?;
+                Some((start, start.saturating_add(len)))
+            }
+        }
+    }
+
+    fn fold(&mut self, digest: Md5Digest) {
+        match self.layout {
+            Layout::Single => self.single = Some(digest),
+            _ => self.folder.push(&digest),
+        }
+        if let Some(kept) = &mut self.kept {
+            if kept.len() as u64 >= MAX_PARTS {
+                self.kept = None;
+            } else {
+                kept.push(digest);
+            }
+        }
+    }
 }
 
 pub(super) struct Plan {
     tracks: Vec<Track>,
     /// Streams not yet finished, by start offset.
     pub(super) streams: BTreeMap<u64, Stream>,
-    /// Digests of finished ranges.
-    done: HashMap<(u64, u64), Md5Digest>,
+    /// Digests of finished ranges that some track has not folded yet, with how many tracks still
+    /// need each.
+    done: HashMap<(u64, u64), (Md5Digest, u32)>,
     size: Option<u64>,
+    /// Parts opened and not folded yet, over all tracks.
+    held: usize,
+    /// Parts are opened only while fewer than this are held, unless nothing could move otherwise.
+    cap: usize,
+    /// The most parts and the most streams held at once.
+    #[cfg(test)]
+    pub(super) high: (usize, usize),
 }
 
 impl Plan {
-    pub(super) fn new(layouts: &[Layout], size: Option<u64>) -> Plan {
-        let mut plan = Plan { tracks: Vec::new(), streams: BTreeMap::new(), done: HashMap::new(), size };
+    /// A plan for `layouts` over a source of `size` bytes (`None`: unknown until it ends) that
+    /// holds about `cap` parts at most.
+    pub(super) fn new(layouts: &[Layout], size: Option<u64>, cap: usize) -> Result<Plan, EngineError> {
+        let mut tracks = Vec::with_capacity(layouts.len());
         for layout in layouts {
-            let mut track = Track { layout: layout.clone(), parts: Vec::new(), next_start: 0, error: None };
-            match layout {
-                Layout::Single => track.parts.push((0, size.unwrap_or(u64::MAX))),
-                Layout::Uniform { part_size: 0 } => track.error = Some(LayoutError::ZeroPartSize),
-                Layout::Uniform { .. } => {}
-                Layout::Explicit { part_sizes } => match size.map(|s| layout.part_ranges(s)) {
-                    Some(Err(e)) => track.error = Some(e),
-                    _ if part_sizes.is_empty() => track.error = Some(LayoutError::NoParts),
-                    _ => {
-                        let mut start = 0u64;
-                        for &len in part_sizes {
-                            let end = start.saturating_add(len);
-                            track.parts.push((start, end));
-                            start = end;
-                        }
-                    }
-                },
+            let mut error = match layout {
+                Layout::Uniform { part_size: 0 } => Some(LayoutError::ZeroPartSize),
+                Layout::Explicit { part_sizes } if part_sizes.is_empty() => Some(LayoutError::NoParts),
+                _ => None,
+            };
+            let mut parts = None;
+            if let (None, Some(size)) = (&error, size) {
+                match layout.part_count(size) {
+                    Ok(n) => parts = Some(n),
+                    Err(e) => error = Some(e),
+                }
             }
-            for &(s, e) in &track.parts {
-                plan.streams.entry(s).or_insert_with(|| Stream::new(s)).add_end(e);
+            if let Some(n) = parts.filter(|&n| n > u64::from(u32::MAX)) {
+                return Err(EngineError::TooManyParts(PartCountError::TooMany { parts: n }));
             }
-            plan.tracks.push(track);
+            let keep = parts.is_none_or(|n| n <= MAX_PARTS);
+            tracks.push(Track {
+                layout: layout.clone(),
+                pending: VecDeque::new(),
+                opened: 0,
+                next_start: 0,
+                folder: PartFolder::new(),
+                single: None,
+                kept: keep.then(Vec::new),
+                error,
+            });
         }
-        plan
+        Ok(Plan {
+            tracks,
+            streams: BTreeMap::new(),
+            done: HashMap::new(),
+            size,
+            held: 0,
+            cap: cap.max(1),
+            #[cfg(test)]
+            high: (0, 0),
+        })
     }
 
-    fn open(&mut self, t: usize) {
-        let Layout::Uniform { part_size } = self.tracks[t].layout else { return };
+    /// Opens the next part of track `t`; false when it has none.
+    fn open(&mut self, t: usize) -> bool {
         let track = &mut self.tracks[t];
-        let start = track.next_start;
-        let mut end = start.saturating_add(part_size);
-        if let Some(size) = self.size {
-            end = end.min(size);
-        }
-        track.parts.push((start, end));
-        track.next_start = start.saturating_add(part_size);
+        let Some((start, end)) = track.next_part(self.size) else { return false };
+        track.opened += 1;
+        track.next_start = end;
+        track.pending.push_back((start, end));
         self.streams.entry(start).or_insert_with(|| Stream::new(start)).add_end(end);
+        self.held += 1;
+        #[cfg(test)]
+        {
+            self.high = (self.high.0.max(self.held), self.high.1.max(self.streams.len()));
+        }
+        true
     }
 
-    /// Opens every uniform part that starts before `limit`.
-    pub(super) fn open_parts_before(&mut self, limit: u64) {
-        for t in 0..self.tracks.len() {
-            while self.is_open_uniform(t) && self.tracks[t].next_start < limit {
-                self.open(t);
+    /// Where the first part not opened yet starts (`u64::MAX` when every part is open): every
+    /// range that starts before it is registered, so the streams that start before it may move.
+    pub(super) fn horizon(&self) -> u64 {
+        self.tracks.iter().filter_map(|t| t.next_part(self.size)).map(|(s, _)| s).min().unwrap_or(u64::MAX)
+    }
+
+    /// Opens the part that starts first among those not opened yet, if it starts before `limit`,
+    /// whatever the cap. False when there is none.
+    pub(super) fn open_first(&mut self, limit: u64) -> bool {
+        let first = (0..self.tracks.len())
+            .filter_map(|t| Some((self.tracks[t].next_part(self.size)?.0, t)))
+            .filter(|&(start, _)| start < limit)
+            .min();
+        first.is_some_and(|(_, t)| self.open(t))
+    }
+
+    /// Opens parts that start before `limit`, in start order, while fewer than the cap are held
+    /// and fewer than `streams` streams exist.
+    pub(super) fn open_before(&mut self, limit: u64, streams: usize) {
+        while self.held < self.cap && self.streams.len() < streams && self.open_first(limit) {}
+    }
+
+    /// Readies the plan for a window of the source that ends at `w1`: opens the parts that start
+    /// in it, as far as the cap allows. True when some stream can take bytes from the window (or
+    /// settle an empty range); false when the window is done with: every part that starts in it
+    /// is open and every stream has passed it.
+    pub(super) fn prepare_window(&mut self, w1: u64) -> bool {
+        loop {
+            self.open_before(w1, usize::MAX);
+            let h = self.horizon();
+            if self.streams.range(..h).any(|(_, s)| takes_from_window(s, w1)) {
+                return true;
+            }
+            // Nothing can move under the cap: the parts held wait for bytes past this window or
+            // for a part not opened yet. One more part, past the cap, unblocks them; this happens
+            // only with a few parts held per layout, so memory stays bounded.
+            if h >= w1 || !self.open_first(w1) {
+                return false;
             }
         }
     }
 
-    /// Opens the uniform part that starts first among those not yet opened (the size must be
-    /// known); false when every part is open.
-    pub(super) fn open_next(&mut self) -> bool {
-        let size = self.size.expect("open_next needs the size");
-        let next = (0..self.tracks.len())
-            .filter(|&t| self.is_open_uniform(t) && self.tracks[t].next_start < size)
-            .min_by_key(|&t| self.tracks[t].next_start);
-        match next {
-            Some(t) => {
-                self.open(t);
-                true
-            }
-            None => false,
-        }
-    }
-
-    fn is_open_uniform(&self, t: usize) -> bool {
-        matches!(self.tracks[t].layout, Layout::Uniform { .. }) && self.tracks[t].error.is_none()
-    }
-
-    /// Collects the digests the streams handed out and drops the finished streams.
+    /// Collects the digests the streams handed out, drops the finished streams, and folds into
+    /// each layout the parts that are finished, in order.
     pub(super) fn collect(&mut self) {
         for s in self.streams.values_mut() {
-            for (end, d) in s.out.drain(..) {
-                self.done.insert((s.start, end), d);
+            for (end, digest, refs) in s.out.drain(..) {
+                self.done.insert((s.start, end), (digest, refs));
             }
         }
         self.streams.retain(|_, s| !s.is_done());
+        if self.done.is_empty() {
+            return;
+        }
+        for track in &mut self.tracks {
+            while let Some(&range) = track.pending.front() {
+                let Entry::Occupied(mut entry) = self.done.entry(range) else { break };
+                let (digest, refs) = *entry.get();
+                if refs > 1 {
+                    entry.get_mut().1 = refs - 1;
+                } else {
+                    entry.remove();
+                }
+                track.pending.pop_front();
+                track.fold(digest);
+                self.held -= 1;
+            }
+        }
     }
 
-    /// Ends every stream at the source's end (`size` bytes) and assembles each layout's ETag.
-    pub(super) fn finish(mut self, size: u64) -> Hashed {
+    /// The source ended after `end` bytes: settles what is left and assembles each layout's ETag.
+    ///
+    /// When the size was known, a source of another size, or a stream that did not reach its
+    /// ends, is an error: a digest of bytes that were never hashed must not come out. Only when
+    /// the size was unknown (a pipe) does the source's end settle the ranges still open.
+    pub(super) fn finish(mut self, end: u64) -> Result<Hashed, EngineError> {
+        let known = self.size.is_some();
+        if let Some(expected) = self.size.filter(|&s| s != end) {
+            return Err(EngineError::SizeChanged { expected, actual: end });
+        }
+        self.size = Some(end);
+        for track in &mut self.tracks {
+            if track.error.is_none() && matches!(track.layout, Layout::Explicit { .. }) {
+                track.error = track.layout.part_count(end).err();
+            }
+        }
+        // What starts at the very end: empty parts (the empty object in parts, an explicit part of
+        // 0 bytes at the end).
+        while self.open_first(end.saturating_add(1)) {}
         for s in self.streams.values_mut() {
+            if s.next_end().is_some_and(|e| e > s.pos) && (known || s.pos != end) {
+                return Err(EngineError::SizeChanged { expected: end, actual: s.pos });
+            }
             s.settle_all();
         }
         self.collect();
-        // A uniform layout of the empty source is one empty part.
-        for track in &mut self.tracks {
-            if matches!(track.layout, Layout::Uniform { .. })
-                && track.error.is_none()
-                && track.parts.is_empty()
-            {
-                track.parts.push((0, 0));
-                self.done.insert((0, 0), Stream::new(0).digest());
-            }
-        }
         let mut etags = Vec::with_capacity(self.tracks.len());
         let mut part_digests = Vec::with_capacity(self.tracks.len());
-        for track in &self.tracks {
-            let result = self.assemble(track, size);
-            part_digests.push(result.as_ref().map(|(_, d)| d.clone()).unwrap_or_default());
-            etags.push(result.map(|(e, _)| e));
+        for track in self.tracks {
+            if let Some(e) = track.error {
+                etags.push(Err(e));
+                part_digests.push(None);
+                continue;
+            }
+            if !track.pending.is_empty() {
+                return Err(io::Error::other("internal error: a part was opened but never hashed").into());
+            }
+            let etag = match track.layout {
+                Layout::Single => match track.single {
+                    Some(d) => Etag::single(d),
+                    None => {
+                        return Err(io::Error::other("internal error: the source was never hashed").into())
+                    }
+                },
+                _ => track.folder.finish().map_err(EngineError::TooManyParts)?,
+            };
+            etags.push(Ok(etag));
+            part_digests.push(track.kept);
         }
-        Hashed { size, etags, part_digests }
+        Ok(Hashed { size: end, etags, part_digests })
     }
 
-    fn assemble(&self, track: &Track, size: u64) -> Result<(Etag, Vec<Md5Digest>), LayoutError> {
-        if let Some(e) = &track.error {
-            return Err(e.clone());
-        }
-        if matches!(track.layout, Layout::Explicit { .. }) {
-            track.layout.part_ranges(size)?;
-        }
-        let digests: Vec<Md5Digest> = track.parts.iter().map(|range| self.done[range]).collect();
-        let etag = match track.layout {
-            Layout::Single => Etag::single(digests[0]),
-            _ => Etag::multipart(&digests),
-        };
-        Ok((etag, digests))
+    /// The most parts and streams held at once.
+    #[cfg(test)]
+    pub(super) fn high_water(&self) -> (usize, usize) {
+        self.high
     }
+}
+
+/// Whether `s` can take bytes from a window that ends at `w1` (or settle an empty range).
+pub(super) fn takes_from_window(s: &Stream, w1: u64) -> bool {
+    s.next_end().is_some_and(|end| s.pos < end.min(w1) || end == s.pos)
 }

@@ -45,6 +45,9 @@ pub enum Prefetch {
 pub(super) struct Gate {
     state: Mutex<State>,
     changed: Condvar,
+    /// Bytes the prefetcher read from a cold file (tests: proof that it ran).
+    #[cfg(test)]
+    read_ahead: std::sync::atomic::AtomicU64,
 }
 
 struct State {
@@ -60,7 +63,18 @@ impl Gate {
     /// A gate with nothing read yet, or a gate that is open from the start.
     pub(super) fn new(open: bool) -> Gate {
         let frontier = if open { u64::MAX } else { 0 };
-        Gate { state: Mutex::new(State { frontier, floor: 0, stopped: false }), changed: Condvar::new() }
+        Gate {
+            state: Mutex::new(State { frontier, floor: 0, stopped: false }),
+            changed: Condvar::new(),
+            #[cfg(test)]
+            read_ahead: Default::default(),
+        }
+    }
+
+    /// Bytes the prefetcher read from the file, cached pieces left out.
+    #[cfg(test)]
+    pub(super) fn read_ahead(&self) -> u64 {
+        self.read_ahead.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -163,9 +177,12 @@ pub(super) fn run(file: &File, size: u64, mode: Prefetch, piece: usize, lag: u64
                     break;
                 }
                 let end = size.min(pos + step);
-                if super::read_at(file, &mut buf[..(end - pos) as usize], pos).is_err() {
+                let want = (end - pos) as usize;
+                if !matches!(super::read_at(file, &mut buf[..want], pos), Ok(n) if n == want) {
                     break;
                 }
+                #[cfg(test)]
+                gate.read_ahead.fetch_add(want as u64, std::sync::atomic::Ordering::Relaxed);
                 pos = end;
             }
         }

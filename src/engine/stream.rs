@@ -6,17 +6,17 @@ use crate::md5x::{self, Job, Kernel};
 /// One MD5 chain from `start`, handing out a digest at each of `ends`.
 pub(super) struct Stream {
     pub(super) start: u64,
-    /// Ends still to reach, ascending; `u64::MAX` stands for "the end of the source" while its
-    /// size is unknown.
-    pub(super) ends: Vec<u64>,
+    /// Ends still to reach, ascending, each with the number of ranges (of different layouts) that
+    /// end there. While the size of the source is unknown an end may lie past the source's end.
+    ends: Vec<(u64, u32)>,
     /// Offset in the source up to which bytes were consumed (compressed or held in `tail`).
     pub(super) pos: u64,
     state: [u32; 4],
     /// Consumed bytes that do not fill a block yet.
     tail: [u8; 64],
     tail_len: usize,
-    /// Digests handed out since the plan last collected them: (end, digest).
-    pub(super) out: Vec<(u64, Md5Digest)>,
+    /// Digests handed out since the plan last collected them: (end, digest, ranges that end there).
+    pub(super) out: Vec<(u64, Md5Digest, u32)>,
 }
 
 impl Stream {
@@ -32,16 +32,19 @@ impl Stream {
         }
     }
 
+    /// One more range from `start` to `end`. The plan registers every range of a stream before the
+    /// stream moves (see `Plan::horizon`), so `end` is never behind the stream.
     pub(super) fn add_end(&mut self, end: u64) {
         debug_assert!(end >= self.pos, "a range was planned after its stream passed its end");
-        if let Err(i) = self.ends.binary_search(&end) {
-            self.ends.insert(i, end);
+        match self.ends.binary_search_by_key(&end, |&(e, _)| e) {
+            Ok(i) => self.ends[i].1 += 1,
+            Err(i) => self.ends.insert(i, (end, 1)),
         }
     }
 
     /// The offset where the stream must stop next: its next end.
     pub(super) fn next_end(&self) -> Option<u64> {
-        self.ends.first().copied()
+        self.ends.first().map(|&(e, _)| e)
     }
 
     pub(super) fn is_done(&self) -> bool {
@@ -55,18 +58,19 @@ impl Stream {
 
     /// Hands out the digest for every end at or before the current position.
     fn settle(&mut self) {
-        while self.ends.first().is_some_and(|&e| e <= self.pos) {
-            let end = self.ends.remove(0);
+        while self.ends.first().is_some_and(|&(e, _)| e <= self.pos) {
+            let (end, refs) = self.ends.remove(0);
             let d = self.digest();
-            self.out.push((end, d));
+            self.out.push((end, d, refs));
         }
     }
 
-    /// Hands out the digest for every remaining end: the source ended at the current position.
+    /// Hands out the digest of everything consumed for every remaining end: the source, of a size
+    /// unknown in advance, ended at the current position.
     pub(super) fn settle_all(&mut self) {
         let d = self.digest();
-        for end in self.ends.drain(..) {
-            self.out.push((end, d));
+        for (end, refs) in self.ends.drain(..) {
+            self.out.push((end, d, refs));
         }
     }
 }
@@ -80,7 +84,7 @@ pub(super) fn advance(kernel: Kernel, items: &mut [(&mut Stream, &[u8])]) {
     for (stream, data) in items.iter_mut() {
         let Stream { state, tail, tail_len, pos, ends, .. } = &mut **stream;
         let mut data: &[u8] = data;
-        debug_assert!(ends.first().is_some_and(|&e| *pos + data.len() as u64 <= e));
+        debug_assert!(ends.first().is_some_and(|&(e, _)| *pos + data.len() as u64 <= e));
         advanced.push((pos, data.len() as u64));
         if *tail_len > 0 {
             let take = (64 - *tail_len).min(data.len());

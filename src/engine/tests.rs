@@ -5,12 +5,71 @@
 #[allow(unreachable_pub)]
 mod common;
 
+use std::cell::Cell;
 use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::engine::{hash_reader_tuned, EngineError, Hashed, NoProgress, Tuning};
+use crate::md5x::Kernel;
 use crate::{Layout, MultipartHasher};
 use common::{reference_etag, Rng};
 use proptest::prelude::*;
+
+/// What the last hash on this thread held at most, recorded by the engine.
+#[derive(Clone, Copy, Debug, Default)]
+struct Run {
+    /// Parts opened and not folded.
+    ranges: usize,
+    /// Streams.
+    streams: usize,
+    /// Streams in flight in the positional reader.
+    in_flight: usize,
+    /// Bytes the prefetcher read from the disk.
+    prefetched: u64,
+}
+
+thread_local! {
+    static LAST_RUN: Cell<Run> = Cell::new(Run::default());
+}
+
+pub(super) fn record((ranges, streams): (usize, usize), in_flight: usize) {
+    LAST_RUN.set(Run { ranges, streams, in_flight, prefetched: 0 });
+}
+
+pub(super) fn record_prefetch(bytes: u64) {
+    LAST_RUN.set(Run { prefetched: bytes, ..LAST_RUN.get() });
+}
+
+/// The reference ETag of `data` in `layout` as its digest and part count, for any part count
+/// (`reference_etag` goes through the parser, which refuses more than S3's 10,000 parts).
+fn reference_any(data: &[u8], layout: &Layout) -> (crate::Md5Digest, Option<u32>) {
+    match layout {
+        Layout::Uniform { part_size } if data.len() as u64 / part_size >= 10_000 => {
+            let mut concat = Vec::new();
+            for part in data.chunks(*part_size as usize) {
+                concat.extend_from_slice(&common::md5(part).0);
+            }
+            (common::md5(&concat), Some(data.len().div_ceil(*part_size as usize) as u32))
+        }
+        _ => {
+            let etag = reference_etag(data, layout);
+            (etag.digest(), etag.parts())
+        }
+    }
+}
+
+fn last_run() -> Run {
+    LAST_RUN.get()
+}
+
+/// The kernels this CPU can run. Those it cannot are reported as not tested, never skipped in
+/// silence.
+fn kernels_under_test() -> Vec<Kernel> {
+    for k in Kernel::ALL.into_iter().filter(|k| !k.is_supported()) {
+        eprintln!("NOT TESTED: the {k} kernel, which this CPU cannot run");
+    }
+    Kernel::supported()
+}
 
 /// The front-to-back reader with a window of `window` bytes, so that window boundaries fall
 /// anywhere on small inputs.
@@ -87,7 +146,9 @@ proptest! {
         layouts.push(Layout::uniform(part).unwrap());
         let reader = Trickle { data: &data, rng: Rng(seed ^ 0x9e37), max: 1 + rng.below(500) as usize };
         let expected = known_size.then_some(size);
-        let hashed = windowed(reader, expected, &layouts, &NoProgress, window).unwrap();
+        // Caps small enough that parts wait for room, and streams for parts opened past the cap.
+        let tuning = Tuning { window, ranges: [1, 2, 5, 4096][rng.below(4) as usize], ..Tuning::default() };
+        let hashed = hash_reader_tuned(reader, expected, &layouts, &Default::default(), &NoProgress, tuning).unwrap();
         prop_assert_eq!(hashed.size, size);
         for (layout, got) in layouts.iter().zip(&hashed.etags) {
             prop_assert_eq!(got.as_ref().unwrap(), &reference_etag(&data, layout), "{:?} size {}", layout, size);
@@ -102,18 +163,31 @@ proptest! {
         let data = rng.bytes(size as usize);
         let mut h = MultipartHasher::new(part).unwrap();
         let mut rest = &data[..];
-        let mut closed = 0;
+        let mut closed = Vec::new();
         while !rest.is_empty() {
             let n = (rng.below(2 * part) as usize).min(rest.len());
-            h.write_all(&rest[..n]).unwrap();
+            if rng.below(2) == 0 {
+                h.write_all(&rest[..n]).unwrap();
+            } else {
+                h.update_parts(&rest[..n], |number, d| closed.push((number, d))).unwrap();
+            }
             rest = &rest[n..];
-            // Parts close as soon as they are full.
+            // Parts close as soon as they are full, and each is offered as it closes.
             let written = data.len() - rest.len();
-            prop_assert_eq!(h.part_digests().len(), written / part as usize);
-            closed = h.part_digests().len();
+            prop_assert_eq!(h.parts_closed(), (written / part as usize) as u64);
+            if h.parts_closed() > 0 {
+                let k = h.parts_closed() as usize - 1;
+                let want = common::md5(&data[k * part as usize..(k + 1) * part as usize]);
+                prop_assert_eq!(h.last_part_digest(), Some(want));
+            }
         }
-        let (etag, parts) = h.finish_with_parts();
-        prop_assert!(parts.len() >= closed);
+        for (number, d) in closed {
+            let at = (number - 1) as usize * part as usize;
+            prop_assert_eq!(d, common::md5(&data[at..at + part as usize]));
+        }
+        let (etag, last) = h.finish_with_last_part();
+        let last_start = (data.len().max(1) - 1) / part as usize * part as usize;
+        prop_assert_eq!(last, common::md5(&data[last_start.min(data.len())..]));
         prop_assert_eq!(etag, reference_etag(&data, &Layout::uniform(part).unwrap()));
     }
 }
@@ -167,7 +241,7 @@ fn a_file_truncated_while_read_is_an_error() {
     let victim = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
     let reader = Truncating { file, victim, read: 0 };
     let err = windowed(reader, Some(1 << 20), &[Layout::Single], &NoProgress, 1 << 16).unwrap_err();
-    assert!(err.to_string().contains("changed size while it was read"), "{err}");
+    assert!(err.to_string().contains("but its size was 1048576 bytes when it was opened"), "{err}");
 }
 
 #[test]
@@ -192,9 +266,9 @@ fn empty_source_gives_the_known_answers() {
 #[test]
 fn positional_reader_matches_reference_on_every_kernel() {
     use crate::engine::{hash_file_tuned, Prefetch, Tuning};
-    use crate::md5x::Kernel;
     let dir = tempfile::tempdir().unwrap();
     let mut rng = Rng(0x5eed);
+    let kernels = kernels_under_test();
     for case in 0..120 {
         let part = 1 + rng.below(700);
         let size = size_near_boundary(part, &mut rng) + rng.below(3000) * u64::from(case % 3 == 0);
@@ -203,13 +277,15 @@ fn positional_reader_matches_reference_on_every_kernel() {
         std::fs::write(&path, &data).unwrap();
         let mut layouts = layouts_for(size, &mut rng);
         layouts.push(Layout::uniform(part).unwrap());
-        for kernel in Kernel::supported() {
+        for &kernel in &kernels {
             // The prefetcher reads pieces of any size a few bytes ahead of the streams, or everything
             // is cached (this test's files are), or there is none: the results never change.
             let prefetch = [Prefetch::Always, Prefetch::Auto, Prefetch::Never][rng.below(3) as usize];
             let tuning = Tuning {
                 chunk: 64 * (1 + rng.below(8) as usize),
                 positional_min: 0,
+                positional_part_min: 0,
+                ranges: [1, 7, 64, 4096][rng.below(4) as usize],
                 kernel: Some(kernel),
                 prefetch,
                 piece: 1 + rng.below(5000) as usize,
@@ -241,10 +317,11 @@ fn a_cold_file_is_read_ahead_and_hashed_right() {
     // Under the target directory, on the disk: a tmpfs file cannot be evicted.
     let dir = tempfile::tempdir_in(env!("CARGO_MANIFEST_DIR")).unwrap();
     let path = dir.path().join("cold");
-    // Large enough, in enough parts, for the engine to run its prefetcher.
+    // Large enough, in enough parts (the largest at most 1/32 of the file), for the engine to run
+    // its prefetcher on its own.
     let data = Rng(0xc01d).bytes(32 << 20);
     std::fs::write(&path, &data).unwrap();
-    let layouts = [Layout::uniform(1 << 20).unwrap(), Layout::uniform(5_000_000).unwrap(), Layout::Single];
+    let layouts = [Layout::uniform(1 << 20).unwrap(), Layout::uniform(1_000_000).unwrap(), Layout::Single];
     for (piece, lag) in [(256 << 10, Some(4 << 20)), (1 << 20, None)] {
         let file = std::fs::File::open(&path).unwrap();
         file.sync_all().unwrap();
@@ -265,6 +342,11 @@ fn a_cold_file_is_read_ahead_and_hashed_right() {
         for (layout, got) in layouts.iter().zip(&hashed.etags) {
             assert_eq!(got.as_ref().unwrap(), &reference_etag(&data, layout), "{layout:?}");
         }
+        assert!(
+            last_run().prefetched > 0,
+            "the prefetcher did not read the cold file ahead: {:?}",
+            last_run()
+        );
     }
 }
 
@@ -290,6 +372,7 @@ fn positional_reader_notices_a_file_that_changes_size() {
         let tuning = Tuning {
             chunk: 4096,
             positional_min: 0,
+            positional_part_min: 0,
             prefetch,
             piece: 3000,
             lag: Some(10_000),
@@ -333,18 +416,306 @@ fn hash_files_matches_reference_for_every_file() {
     }
     let jobs: Vec<FileJob<'_>> =
         opened.iter().zip(&layouts).map(|((f, s), l)| FileJob { file: f, size: *s, layouts: l }).collect();
-    let results = hash_files(&jobs, &Default::default(), &NoProgress);
-    assert_eq!(results.len(), 150);
-    for ((result, data), layouts) in results.iter().zip(&contents).zip(&layouts) {
-        let hashed = result.as_ref().unwrap();
-        assert_eq!(hashed.size, data.len() as u64);
-        for (layout, got) in layouts.iter().zip(&hashed.etags) {
-            assert_eq!(
-                got.as_ref().unwrap(),
-                &reference_etag(data, layout),
-                "{layout:?} size {}",
-                data.len()
-            );
+    // With the default budget, and with the smallest, which makes batches of 1 MiB.
+    let tight = crate::ReadOptions { memory: 0, ..Default::default() };
+    for opts in [crate::ReadOptions::default(), tight] {
+        let results = hash_files(&jobs, &opts, &NoProgress);
+        assert_eq!(results.len(), 150);
+        for ((result, data), layouts) in results.iter().zip(&contents).zip(&layouts) {
+            let hashed = result.as_ref().unwrap();
+            assert_eq!(hashed.size, data.len() as u64);
+            for (layout, got) in layouts.iter().zip(&hashed.etags) {
+                assert_eq!(
+                    got.as_ref().unwrap(),
+                    &reference_etag(data, layout),
+                    "{layout:?} size {}",
+                    data.len()
+                );
+            }
         }
+    }
+}
+
+/// Tiny parts, millions of them on a large file: the plan holds a bounded number of parts and
+/// streams at once, through the front-to-back reader and the positional reader alike, and the
+/// per-part digests are kept only for layouts of at most `MAX_PARTS` parts.
+#[test]
+fn many_tiny_parts_are_hashed_in_bounded_memory() {
+    use crate::engine::{hash_file_tuned, Prefetch};
+    use crate::layout::MAX_PARTS;
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(0x71e7);
+    let len = 200_000 + rng.below(1000) as usize;
+    let data = rng.bytes(len);
+    let path = dir.path().join("tiny");
+    std::fs::write(&path, &data).unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    let size = data.len() as u64;
+    for part in 1..=7u64 {
+        let layouts = [
+            Layout::uniform(part).unwrap(),
+            Layout::Single,
+            Layout::uniform(part + 1).unwrap(),
+            Layout::uniform(size / 5000).unwrap(),
+        ];
+        for (ranges, positional) in [(64, false), (64, true), (4096, false), (4096, true)] {
+            let tuning = Tuning {
+                window: 1 + rng.below(100_000) as usize,
+                chunk: 64,
+                positional_min: if positional { 0 } else { u64::MAX },
+                positional_part_min: 0,
+                ranges,
+                prefetch: Prefetch::Never,
+                ..Tuning::default()
+            };
+            let hashed =
+                hash_file_tuned(&file, Some(size), &layouts, &Default::default(), &NoProgress, tuning)
+                    .unwrap();
+            let run = last_run();
+            // A few more than the cap when nothing could move otherwise: one per layout at most.
+            let bound = ranges + layouts.len() + 1;
+            assert!(run.ranges <= bound && run.streams <= bound, "part {part}: {run:?}, bound {bound}");
+            assert_eq!(positional, run.in_flight > 0);
+            for (layout, (got, digests)) in layouts.iter().zip(hashed.etags.iter().zip(&hashed.part_digests))
+            {
+                let got = got.as_ref().unwrap();
+                let want = reference_any(&data, layout);
+                assert_eq!((got.digest(), got.parts()), want, "{layout:?} positional {positional}");
+                let count = layout.part_count(size).unwrap();
+                match digests {
+                    Some(d) => assert!(d.len() as u64 == count && count <= MAX_PARTS, "{layout:?}"),
+                    None => assert!(count > MAX_PARTS, "{layout:?}"),
+                }
+            }
+        }
+    }
+}
+
+/// The same on a source of unknown size (a pipe), where the parts' ends are not known in advance.
+#[test]
+fn many_tiny_parts_of_a_stream_are_hashed_in_bounded_memory() {
+    let data = Rng(0x7e57).bytes(150_000);
+    let layouts = [Layout::uniform(1).unwrap(), Layout::uniform(3).unwrap(), Layout::Single];
+    let tuning = Tuning { window: 10_007, ranges: 100, ..Tuning::default() };
+    let hashed =
+        hash_reader_tuned(&data[..], None, &layouts, &Default::default(), &NoProgress, tuning).unwrap();
+    let run = last_run();
+    assert!(run.ranges <= 104 && run.streams <= 104, "{run:?}");
+    for (layout, got) in layouts.iter().zip(&hashed.etags) {
+        let got = got.as_ref().unwrap();
+        assert_eq!((got.digest(), got.parts()), reference_any(&data, layout), "{layout:?}");
+    }
+    assert!(hashed.part_digests[0].is_none() && hashed.part_digests[2].as_ref().unwrap().len() == 1);
+}
+
+/// A reader that yields more than announced: an error that says how much it held, never a panic,
+/// and never a digest of bytes past the announced size.
+#[test]
+fn a_reader_longer_than_announced_is_an_error_not_a_panic() {
+    let data = Rng(20).bytes(20);
+    let layouts = [Layout::Single, Layout::uniform(3).unwrap(), Layout::uniform(10).unwrap()];
+    for window in [1, 3, 7, 10, 11, 64] {
+        for announced in [0, 1, 9, 10, 19] {
+            let err = windowed(&data[..], Some(announced), &layouts, &NoProgress, window).unwrap_err();
+            assert!(
+                matches!(err, EngineError::SizeChanged { expected, actual: 20 } if expected == announced),
+                "{err}"
+            );
+            assert!(err.to_string().starts_with("holds 20 bytes, but its size was"), "{err}");
+        }
+    }
+}
+
+/// `max_size` ends a stream source as soon as it passes the limit, not at its end.
+#[test]
+fn a_stream_past_the_size_limit_is_stopped_at_the_limit() {
+    struct Counted<'a>(&'a AtomicU64);
+    impl Read for Counted<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            // 64 MiB, then the end: a hash that ignores the limit would succeed.
+            let n = buf.len().min((64 << 20) - self.0.load(Ordering::Relaxed) as usize);
+            buf[..n].fill(7);
+            self.0.fetch_add(n as u64, Ordering::Relaxed);
+            Ok(n)
+        }
+    }
+    let limit = 100_000;
+    let opts = crate::ReadOptions { max_size: Some(limit), ..Default::default() };
+    for expected in [None, Some(64 << 20)] {
+        let pulled = AtomicU64::new(0);
+        let err = hash_reader_tuned(
+            Counted(&pulled),
+            expected,
+            &[Layout::uniform(5000).unwrap()],
+            &opts,
+            &NoProgress,
+            Tuning::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, EngineError::TooLong { limit: 100_000 }), "{err}");
+        let pulled = pulled.load(Ordering::Relaxed);
+        assert!(pulled <= limit + 1, "read {pulled} bytes");
+    }
+    // At the limit exactly is fine.
+    let data = vec![1u8; limit as usize];
+    let hashed = crate::hash_reader(&data[..], None, &[Layout::Single], &opts, &NoProgress).unwrap();
+    assert_eq!(hashed.size, limit);
+}
+
+/// A raised `Cancel` ends every reader with `Cancelled`, including while it runs.
+#[test]
+fn cancel_stops_every_reader() {
+    use crate::engine::{hash_file_tuned, hash_files, FileJob, Progress};
+    use crate::{Cancel, ReadOptions};
+    struct CancelOnProgress(Cancel);
+    impl Progress for CancelOnProgress {
+        fn advance(&self, _bytes: u64) {
+            self.0.cancel();
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c");
+    let data = Rng(9).bytes(3 << 20);
+    std::fs::write(&path, &data).unwrap();
+    let layouts = [Layout::uniform(100_000).unwrap()];
+    for positional_min in [0, u64::MAX] {
+        let opts = ReadOptions::default();
+        let progress = CancelOnProgress(opts.cancel.clone());
+        let tuning = Tuning { window: 1 << 16, chunk: 4096, positional_min, ..Tuning::default() };
+        let (file, size) = crate::engine::open(&path).unwrap();
+        let err = hash_file_tuned(&file, size, &layouts, &opts, &progress, tuning).unwrap_err();
+        assert!(matches!(err, EngineError::Cancelled), "{err}");
+    }
+    let opts = ReadOptions::default();
+    opts.cancel.cancel();
+    let (file, size) = crate::engine::open(&path).unwrap();
+    let small = std::fs::File::open(&path).unwrap();
+    let jobs = [
+        FileJob { file: &file, size, layouts: &layouts },
+        FileJob { file: &small, size: Some(10), layouts: &layouts },
+    ];
+    for r in hash_files(&jobs, &opts, &NoProgress) {
+        assert!(matches!(r, Err(EngineError::Cancelled)));
+    }
+}
+
+/// `memory` bounds the read buffers: the positional reader keeps fewer streams in flight on a
+/// pool of many threads, but always one kernel's lanes; the results do not change.
+#[test]
+fn the_memory_budget_bounds_the_streams_in_flight() {
+    use crate::engine::{hash_file_tuned, Prefetch, ReadOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m");
+    let data = Rng(10).bytes(4 << 20);
+    std::fs::write(&path, &data).unwrap();
+    let layouts = [Layout::uniform(64 << 10).unwrap()];
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(16).build().unwrap();
+    let chunk = 256 << 10;
+    for (memory, want) in [(1 << 20, None), (8 << 20, Some((8 << 20) / (chunk + 64))), (usize::MAX, None)] {
+        let kernel = Kernel::detect();
+        let opts = ReadOptions { memory, ..ReadOptions::default() };
+        let tuning = Tuning { chunk, positional_min: 0, prefetch: Prefetch::Never, ..Tuning::default() };
+        let (file, size) = crate::engine::open(&path).unwrap();
+        let (hashed, run) = pool.install(|| {
+            let h = hash_file_tuned(&file, size, &layouts, &opts, &NoProgress, tuning).unwrap();
+            (h, last_run())
+        });
+        let want = match (memory, want) {
+            (usize::MAX, _) => kernel.lanes() * 16,
+            (_, Some(n)) => n.max(kernel.lanes()),
+            _ => kernel.lanes(),
+        };
+        assert_eq!(run.in_flight, want, "memory {memory}");
+        assert_eq!(hashed.etags[0].as_ref().unwrap(), &reference_etag(&data, &layouts[0]));
+    }
+}
+
+/// When the size is known, the plan never hands out the digest of a stream that did not reach
+/// its end: that would be the digest of bytes never hashed.
+#[test]
+fn a_plan_with_unfinished_streams_is_an_error() {
+    use crate::engine::plan::Plan;
+    let mut plan = Plan::new(&[Layout::Single, Layout::uniform(3).unwrap()], Some(10), 100).unwrap();
+    assert!(plan.prepare_window(10));
+    let err = plan.finish(10).unwrap_err();
+    assert!(matches!(err, EngineError::SizeChanged { expected: 10, actual: 0 }), "{err}");
+    let plan = Plan::new(&[Layout::Single], Some(10), 100).unwrap();
+    assert!(matches!(plan.finish(9), Err(EngineError::SizeChanged { expected: 10, actual: 9 })));
+}
+
+/// A source of unknown size (a pipe) goes front to back, never through positional reads, which
+/// a pipe refuses.
+#[cfg(unix)]
+#[test]
+fn a_pipe_is_hashed_as_a_stream() {
+    use std::os::fd::OwnedFd;
+    let data = Rng(11).bytes(3 << 20);
+    let (reader, mut writer) = std::io::pipe().unwrap();
+    let file = std::fs::File::from(OwnedFd::from(reader));
+    let layouts = [Layout::Single, Layout::uniform(1 << 20).unwrap(), Layout::uniform(1000).unwrap()];
+    let hashed = std::thread::scope(|s| {
+        s.spawn(|| {
+            writer.write_all(&data).unwrap();
+            drop(writer);
+        });
+        crate::engine::hash_file(&file, None, &layouts, &Default::default(), &NoProgress).unwrap()
+    });
+    for (layout, got) in layouts.iter().zip(&hashed.etags) {
+        assert_eq!(got.as_ref().unwrap(), &reference_etag(&data, layout), "{layout:?}");
+    }
+}
+
+/// A regular file that reports 0 bytes but holds some (procfs) is read to its end; a file that
+/// is really empty keeps its size.
+#[test]
+fn files_whose_size_cannot_be_trusted_are_read_as_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, b"").unwrap();
+    assert_eq!(crate::engine::open(&empty).unwrap().1, Some(0));
+    #[cfg(target_os = "linux")]
+    {
+        let path = std::path::Path::new("/proc/version");
+        let (_, size) = crate::engine::open(path).unwrap();
+        assert_eq!(size, None);
+        let want = std::fs::read(path).unwrap();
+        assert!(!want.is_empty());
+        let hashed = crate::hash_path(path, &[Layout::Single], &Default::default(), &NoProgress).unwrap();
+        assert_eq!(hashed.size, want.len() as u64);
+        assert_eq!(hashed.etags[0].as_ref().unwrap(), &reference_etag(&want, &Layout::Single));
+    }
+}
+
+/// A file that holds fewer bytes than its size says (sysfs reports 4096): the error says where it
+/// really ended, through both readers, and on Linux `open` reads such files as streams.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_short_file_reports_the_bytes_really_read() {
+    use crate::engine::{hash_file_tuned, Prefetch};
+    let path = std::path::Path::new("/sys/kernel/mm/transparent_hugepage/enabled");
+    let Ok(want) = std::fs::read(path) else {
+        eprintln!("NOT TESTED: {} cannot be read here", path.display());
+        return;
+    };
+    let (_, size) = crate::engine::open(path).unwrap();
+    assert_eq!(size, None, "sysfs sizes are made up");
+    let file = std::fs::File::open(path).unwrap();
+    let reported = file.metadata().unwrap().len();
+    assert!(reported > want.len() as u64, "{} reports {reported} bytes", path.display());
+    for positional_min in [0, u64::MAX] {
+        let tuning =
+            Tuning { positional_min, positional_part_min: 0, prefetch: Prefetch::Never, ..Tuning::default() };
+        let layouts = [Layout::uniform(7).unwrap()];
+        let err = hash_file_tuned(&file, Some(reported), &layouts, &Default::default(), &NoProgress, tuning)
+            .unwrap_err();
+        let n = want.len();
+        assert!(
+            matches!(err, EngineError::SizeChanged { expected, actual } if expected == reported && actual == n as u64),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("ended after {n} bytes, but its size was {reported} bytes when it was opened")
+        );
     }
 }

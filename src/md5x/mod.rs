@@ -72,9 +72,6 @@ const K: [u32; 64] = [
     0x6fa8_7e4f, 0xfe2c_e6e0, 0xa301_4314, 0x4e08_11a1, 0xf753_7e82, 0xbd3a_f235, 0x2ad7_d2bb, 0xeb86_d391,
 ];
 
-/// The environment variable that forces a kernel (see [`Kernel::from_env`]).
-pub const KERNEL_ENV: &str = "ETAGSUM_KERNEL";
-
 /// Which multi-buffer kernel runs the lanes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -89,38 +86,11 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    /// Every kernel, best first.
-    const ALL: [Kernel; 3] = [Kernel::Avx512, Kernel::Avx2, Kernel::Portable];
+    /// Every kernel, best first, whether this CPU can run it or not.
+    pub const ALL: [Kernel; 3] = [Kernel::Avx512, Kernel::Avx2, Kernel::Portable];
 
-    /// The best kernel this CPU supports, unless the environment variable `ETAGSUM_KERNEL`
-    /// names one (`portable`, `avx2`, `avx512`, or `auto` for the default).
-    ///
-    /// # Errors
-    /// When the variable names no kernel, or a kernel this CPU cannot run.
-    pub fn from_env() -> Result<Kernel, KernelError> {
-        match std::env::var(KERNEL_ENV) {
-            Ok(v) => Kernel::from_choice(&v),
-            Err(std::env::VarError::NotPresent) => Ok(Kernel::detect()),
-            Err(std::env::VarError::NotUnicode(v)) => Err(KernelError::unknown(&v.to_string_lossy())),
-        }
-    }
-
-    /// Parses a choice as `ETAGSUM_KERNEL` gives it: a kernel name, or `auto` (or nothing)
-    /// for [`Kernel::detect`]; a kernel the CPU lacks is an error.
-    fn from_choice(choice: &str) -> Result<Kernel, KernelError> {
-        let choice = choice.trim();
-        if choice.is_empty() || choice.eq_ignore_ascii_case("auto") {
-            return Ok(Kernel::detect());
-        }
-        let kernel: Kernel = choice.parse()?;
-        if kernel.is_supported() {
-            Ok(kernel)
-        } else {
-            Err(KernelError { kind: ErrorKind::Unsupported(kernel) })
-        }
-    }
-
-    /// The best kernel this CPU supports, ignoring the environment.
+    /// The best kernel this CPU supports. The library never reads the environment: a caller that
+    /// lets its users force a kernel does so through `engine::KernelChoice`.
     pub fn detect() -> Kernel {
         Kernel::ALL.into_iter().find(|k| k.is_supported()).unwrap_or(Kernel::Portable)
     }
@@ -174,28 +144,17 @@ impl fmt::Display for Kernel {
     }
 }
 
-/// A kernel name that could not be used: unknown, or not supported by this CPU.
+/// A kernel name that is none of `portable`, `avx2`, `avx512`.
 #[derive(Debug, thiserror::Error)]
-#[error("{kind}")]
+#[error("unknown kernel '{name}', which should be one of portable, avx2 or avx512")]
 pub struct KernelError {
-    kind: ErrorKind,
+    name: String,
 }
 
 impl KernelError {
     fn unknown(name: &str) -> KernelError {
-        KernelError { kind: ErrorKind::Unknown(name.to_owned()) }
+        KernelError { name: name.to_owned() }
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-enum ErrorKind {
-    #[error("unknown kernel '{0}', which should be one of portable, avx2, avx512 or auto")]
-    Unknown(String),
-    #[error(
-        "the {0} kernel is not supported by this CPU (supported: {supported})",
-        supported = Kernel::supported().iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
-    )]
-    Unsupported(Kernel),
 }
 
 /// One unit of work: advance `state` over `data`, a whole number of 64-byte blocks (no

@@ -29,6 +29,15 @@ impl Rng {
     }
 }
 
+/// The kernels this CPU can run. Those it cannot are reported as not tested, never skipped in
+/// silence: a green run on a machine without AVX-512 says nothing about the AVX-512 kernel.
+fn kernels_under_test() -> Vec<Kernel> {
+    for k in Kernel::ALL.into_iter().filter(|k| !k.is_supported()) {
+        eprintln!("NOT TESTED: the {k} kernel, which this CPU cannot run");
+    }
+    Kernel::supported()
+}
+
 fn reference(data: &[u8]) -> [u8; 16] {
     RefMd5::digest(data).into()
 }
@@ -176,7 +185,7 @@ fn check_jobs(kernel: Kernel, buf: &[u8], ranges: &[(usize, usize)], staggered: 
 fn every_kernel_matches_for_every_job_count_and_mixed_lengths() {
     let mut rng = Rng::new(4);
     let buf = rng.bytes(1 << 20);
-    for kernel in Kernel::supported() {
+    for kernel in kernels_under_test() {
         for count in 1..=2 * kernel.lanes() {
             // Mixed lengths: mostly short, some long, some empty; odd start offsets.
             let ranges: Vec<(usize, usize)> = (0..count)
@@ -198,7 +207,7 @@ fn every_kernel_matches_for_every_job_count_and_mixed_lengths() {
 fn every_kernel_matches_for_equal_lengths_and_unaligned_starts() {
     let mut rng = Rng::new(5);
     let buf = rng.bytes(1 << 20);
-    for kernel in Kernel::supported() {
+    for kernel in kernels_under_test() {
         for count in [1, 2, 3, kernel.lanes() - 1, kernel.lanes(), kernel.lanes() + 1, 3 * kernel.lanes()] {
             for misalign in [0, 1, 3, 17, 63] {
                 let ranges: Vec<(usize, usize)> = (0..count).map(|i| (i * 5000 + misalign, 9 * 64)).collect();
@@ -211,7 +220,7 @@ fn every_kernel_matches_for_equal_lengths_and_unaligned_starts() {
 #[test]
 fn every_kernel_matches_when_one_job_dwarfs_the_others() {
     let buf = Rng::new(6).bytes(1 << 20);
-    for kernel in Kernel::supported() {
+    for kernel in kernels_under_test() {
         let mut ranges = vec![(1, 1000 * 64)];
         ranges.extend((0..kernel.lanes() + 3).map(|i| (70_000 + i * 333, (i % 5) * 64)));
         check_jobs(kernel, &buf, &ranges, true);
@@ -225,7 +234,7 @@ fn staggering_keeps_results_for_aliased_streams() {
     // Parts a power of two apart, long enough to be staggered, plus a ragged last part.
     let part = 64 << 10;
     let buf = Rng::new(7).bytes(40 * part);
-    for kernel in Kernel::supported() {
+    for kernel in kernels_under_test() {
         for count in [4, kernel.lanes(), kernel.lanes() + 5] {
             let mut ranges: Vec<(usize, usize)> = (0..count).map(|i| (i * part, part)).collect();
             ranges.push((count * part, part / 2));
@@ -264,7 +273,7 @@ fn every_engine_matches_the_scalar_compressor() {
 
 #[test]
 fn no_jobs_and_empty_jobs_are_fine() {
-    for kernel in Kernel::supported() {
+    for kernel in kernels_under_test() {
         compress_jobs(kernel, &mut []);
         let mut s = [IV; 3];
         let [a, b, c] = &mut s;
@@ -290,7 +299,7 @@ fn compress_jobs_rejects_partial_blocks() {
 #[test]
 fn single_job_uses_the_scalar_path_and_matches() {
     let data = Rng::new(9).bytes(64 * 33);
-    for kernel in Kernel::supported() {
+    for kernel in kernels_under_test() {
         let mut s = IV;
         compress_jobs(kernel, &mut [Job { state: &mut s, data: &data }]);
         assert_eq!(s, state_after(&data));
@@ -305,25 +314,7 @@ fn kernel_names_round_trip() {
         assert_eq!(k.as_str().to_uppercase().parse::<Kernel>().unwrap(), k);
     }
     let err = "sse9".parse::<Kernel>().unwrap_err().to_string();
-    assert_eq!(err, "unknown kernel 'sse9', which should be one of portable, avx2, avx512 or auto");
-}
-
-#[test]
-fn kernel_choice_from_the_environment_value() {
-    assert_eq!(Kernel::from_choice("auto").unwrap(), Kernel::detect());
-    assert_eq!(Kernel::from_choice("").unwrap(), Kernel::detect());
-    assert_eq!(Kernel::from_choice(" portable ").unwrap(), Kernel::Portable);
-    assert!(Kernel::from_choice("fast").is_err());
-    for k in [Kernel::Avx2, Kernel::Avx512] {
-        match Kernel::from_choice(k.as_str()) {
-            Ok(got) => assert!(got == k && k.is_supported()),
-            Err(e) => {
-                assert!(!k.is_supported());
-                let msg = e.to_string();
-                assert!(msg.contains("not supported by this CPU") && msg.contains("portable"), "{msg}");
-            }
-        }
-    }
+    assert_eq!(err, "unknown kernel 'sse9', which should be one of portable, avx2 or avx512");
 }
 
 #[test]
