@@ -148,10 +148,13 @@ proptest! {
         for result in [verify_as_file(&data, &etag, &o), verify_as_stream(&data, &etag, &o)] {
             match result {
                 Ok(r) if r.verdict == Verdict::Mismatch => {
-                    prop_assert!(
-                        matches!(r.reason, Reason::SizeDiffers { .. }) && remote_size != Some(size),
-                        "{:?} claimed {:?}: {:?}", layout, claimed, r
-                    );
+                    // The rule the issue sets: a caller's layout whose part count agrees with the
+                    // ETag, whose digest differs and that no other candidate rescues, is evidence.
+                    let by_size = matches!(r.reason, Reason::SizeDiffers { .. }) && remote_size != Some(size);
+                    let by_claim = r.reason == Reason::DigestDiffers
+                        && r.layout.as_ref() == Some(&claimed)
+                        && r.computed_etag.map(|e| e.parts()) == Some(reference_etag(&data, &layout).parts());
+                    prop_assert!(by_size || by_claim, "{:?} claimed {:?}: {:?}", layout, claimed, r);
                 }
                 Ok(_) => {}
                 Err(VerifyError::FactsDisagree { .. } | VerifyError::SizeUnknown) => {}

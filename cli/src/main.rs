@@ -2,39 +2,82 @@
 //!
 //! Arguments, rendering and exit statuses. All computing is the library's.
 
+mod diag;
+mod escape;
 mod exit;
+mod generate;
+mod output;
 mod progress;
 mod render;
+mod sys;
 
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use etagsum::guess::{self, Guess};
 use etagsum::uploaders::{self, Uploader};
 use etagsum::{
-    engine, parse_size, Etag, KernelChoice, Layout, Progress, ReadOptions, RemoteEtag, Sse, VerifyOptions,
+    engine, parse_size, Etag, KernelChoice, Layout, Progress, ReadOptions, RemoteEtag, Sse, VerifyError,
+    VerifyOptions,
 };
 use serde_json::json;
 
+use diag::diag;
+use escape::{file_line, shown};
 use exit::Exit;
+use generate::Generate;
+use output::{Stdout, StdoutError};
 use progress::Bar;
 use render::{describe, layout_json};
 
 /// Compute and verify Amazon S3 ETags (single-part and multipart) for local files.
 #[derive(Parser, Debug)]
-#[command(name = "etagsum", version, about, max_term_width = 100)]
+///
+/// File names that hold a backslash, a newline or a carriage return are escaped in line output as
+/// md5sum escapes them: the line starts with a backslash, and `\\`, `\n`, `\r` stand for those
+/// bytes. In JSON, `path` is the name (lossy where it is not UTF-8) and, for a name that is not
+/// UTF-8, `path_bytes` holds its exact bytes in base64.
+#[command(name = "etagsum", version, about, long_about, max_term_width = 100)]
+#[command(
+    after_help = "The man page and shell completions: etagsum --generate man|complete-bash|complete-zsh|\
+complete-fish|complete-powershell|complete-elvish"
+)]
 struct Cli {
-    /// Hash with this many threads (default: one per core).
-    #[arg(long, global = true, value_name = "N")]
+    /// Hash with N threads, 1 to 256 (default: one per core, at most 256).
+    #[arg(long, global = true, value_name = "N", value_parser = parse_threads)]
     threads: Option<usize>,
     /// Never draw a progress bar.
     #[arg(long, global = true)]
     no_progress: bool,
+    /// Print the man page or a shell completion script (generated from these definitions) and exit.
+    #[arg(long, value_name = "KIND", value_enum, conflicts_with = "threads")]
+    generate: Option<Generate>,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+}
+
+/// More threads than this cannot be busy: the engine reads a window of a few MiB at a time, and a
+/// number typed by mistake (100000) would spend minutes starting threads.
+const MAX_THREADS: usize = 256;
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        _ => Err(format!("expected a number of threads from 1 to {MAX_THREADS}")),
+    }
+}
+
+/// A ContentLength: the plain number of bytes S3 reports. A suffix is refused rather than read,
+/// because `8MB` could mean 8000000 or 8388608 and either reading makes a false alarm of the other.
+fn parse_content_length(s: &str) -> Result<u64, String> {
+    const EXPECTED: &str = "a ContentLength is a plain number of bytes, e.g. 8000000";
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(EXPECTED.to_string());
+    }
+    s.parse().map_err(|_| format!("the number does not fit in 64 bits; {EXPECTED}"))
 }
 
 #[derive(Subcommand, Debug)]
@@ -86,8 +129,8 @@ struct VerifyArgs {
     /// The ETag S3 reports: abc…, "abc…" or abc…-N, in any case.
     #[arg(value_name = "ETAG", allow_hyphen_values = true)]
     etag: String,
-    /// The remote object's size in bytes (ContentLength): a different size is a mismatch.
-    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    /// The remote object's size in bytes (ContentLength, digits only): a different size is a mismatch.
+    #[arg(long, value_name = "BYTES", value_parser = parse_content_length)]
     size: Option<u64>,
     /// The part size the object was uploaded with.
     #[arg(long, value_name = "SIZE", value_parser = parse_size, conflicts_with = "part_sizes")]
@@ -108,12 +151,16 @@ struct VerifyArgs {
 
 #[derive(Args, Debug)]
 struct GuessArgs {
-    /// The local file.
+    /// The local file; `-` reads standard input, which needs --size.
     #[arg(value_name = "FILE")]
     file: PathBuf,
     /// The ETag S3 reports.
     #[arg(value_name = "ETAG", allow_hyphen_values = true)]
     etag: String,
+    /// The size in bytes (ContentLength, digits only), for standard input or a pipe: the part sizes
+    /// to try depend on it, so it must be known before reading.
+    #[arg(long, value_name = "BYTES", value_parser = parse_content_length)]
+    size: Option<u64>,
     /// One JSON object.
     #[arg(long)]
     json: bool,
@@ -123,43 +170,76 @@ struct GuessArgs {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            if !e.use_stderr() {
-                // --help and --version.
-                let _ = e.print();
-                return ExitCode::SUCCESS;
-            }
-            let text = e.render().to_string();
-            eprint!("etagsum: {}", text.strip_prefix("error: ").unwrap_or(&text));
-            return ExitCode::from(Exit::Error.code());
-        }
+        Err(e) => return usage_error(&e),
     };
-    let result = match cli.threads {
-        Some(0) => Err(anyhow!("--threads must be at least 1")),
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .context("cannot start the worker threads")
-            .and_then(|pool| pool.install(|| run(&cli))),
-        None => run(&cli),
+    if sys::stdout_was_closed() {
+        diag!("etagsum: standard output is closed");
+        return ExitCode::from(Exit::Error.code());
+    }
+    let result = match (cli.generate, &cli.command) {
+        (Some(what), None) => print_generated(what),
+        (None, Some(command)) => with_pool(cli.threads, || run(command, !cli.no_progress)),
+        (Some(_), Some(_)) => {
+            return usage_error(
+                &Cli::command()
+                    .error(clap::error::ErrorKind::ArgumentConflict, "--generate takes no subcommand"),
+            )
+        }
+        (None, None) => {
+            return usage_error(&Cli::command().error(
+                clap::error::ErrorKind::MissingSubcommand,
+                "a subcommand is required (see --help), or --generate",
+            ))
+        }
     };
     match result {
         Ok(exit) => ExitCode::from(exit.code()),
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("etagsum: {e:#}");
+            if e.downcast_ref::<StdoutError>().is_some_and(StdoutError::is_broken_pipe) {
+                sys::die_of_broken_pipe();
+            }
+            diag!("etagsum: {e:#}");
             ExitCode::from(Exit::Error.code())
         }
     }
 }
 
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe))
+/// Prints a parse error (status 2), or `--help` and `--version` (status 0).
+fn usage_error(e: &clap::Error) -> ExitCode {
+    if !e.use_stderr() {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = e.render().to_string();
+    use std::io::Write as _;
+    let _ = write!(io::stderr().lock(), "etagsum: {}", text.strip_prefix("error: ").unwrap_or(&text));
+    ExitCode::from(Exit::Error.code())
 }
 
-fn run(cli: &Cli) -> Result<Exit> {
-    let progress = !cli.no_progress;
-    match &cli.command {
+/// Runs `f` on a pool of `threads` workers (default: one per core). The pool is always the
+/// binary's own: rayon's global pool panics when it cannot start its threads.
+fn with_pool(threads: Option<usize>, f: impl FnOnce() -> Result<Exit> + Send) -> Result<Exit> {
+    let n = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS));
+    // The build error displays its io error and also gives it as its source: context on top would
+    // print the io error twice with `{:#}`.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build()
+        .map_err(|e| anyhow!("cannot start {n} worker threads: {e}"))?;
+    pool.install(f)
+}
+
+fn print_generated(what: Generate) -> Result<Exit> {
+    let text = generate::generate(what, Cli::command()).context("cannot generate the text")?;
+    let mut out = Stdout::lock();
+    out.write(&text)?;
+    out.flush()?;
+    Ok(Exit::Ok)
+}
+
+fn run(command: &Command, progress: bool) -> Result<Exit> {
+    match command {
         Command::Hash(args) => hash(args, progress),
         Command::Verify(args) => verify(args, progress),
         Command::Guess(args) => guess(args, progress),
@@ -192,12 +272,30 @@ fn read_options() -> Result<ReadOptions> {
 
 /// Reports one file's error on standard error; the run goes on with the other files.
 fn file_error(path: &Path, e: &dyn std::fmt::Display) -> Exit {
-    eprintln!("etagsum: {}: {e}", path.display());
+    diag!("etagsum: {}: {e}", shown(path));
     Exit::Error
 }
 
 fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
+}
+
+/// Fails when standard input, about to be read for `-`, was closed: read, it would look empty.
+fn check_stdin() -> Result<()> {
+    if sys::stdin_was_closed() {
+        anyhow::bail!("standard input is closed");
+    }
+    Ok(())
+}
+
+/// Why an input whose size is unknown before reading cannot be verified or guessed without --size.
+fn size_unknown(path: &Path, what: &str) -> String {
+    let which = if is_stdin(path) {
+        "the size of standard input is not known before reading it"
+    } else {
+        "not a regular file (a pipe or a device), so its size is not known before reading it"
+    };
+    format!("{which}; {what}")
 }
 
 /// Files hashed in one call of the engine: small ones share the kernels' lanes.
@@ -215,7 +313,7 @@ fn hash(args: &HashArgs, progress: bool) -> Result<Exit> {
     };
     let how = How { uploader, fixed };
     let read = read_options()?;
-    let mut out = io::stdout().lock();
+    let mut out = Stdout::lock();
     let mut status = Exit::Ok;
     for group in args.files.chunks(HASH_GROUP) {
         let prepared: Vec<Result<Prepared>> = group.iter().map(|p| prepare(p, &how)).collect();
@@ -227,7 +325,7 @@ fn hash(args: &HashArgs, progress: bool) -> Result<Exit> {
             })
             .collect();
         let total = jobs.iter().map(|j| j.size.unwrap_or(0)).sum();
-        let bar = Bar::new(&group[0].display().to_string(), Some(total), progress);
+        let bar = Bar::new(&shown(&group[0]), Some(total), progress);
         let mut results = engine::hash_files(&jobs, &read, &bar).into_iter();
         drop(bar);
         for (path, prepared) in group.iter().zip(prepared) {
@@ -244,19 +342,20 @@ fn hash(args: &HashArgs, progress: bool) -> Result<Exit> {
             match result {
                 Ok((etag, layout, size, warnings)) => {
                     for w in &warnings {
-                        eprintln!("etagsum: warning: {}: {w}", path.display());
+                        diag!("etagsum: warning: {}: {w}", shown(path));
                     }
                     if args.json {
-                        let v = json!({
-                            "path": path.display().to_string(),
+                        let mut v = json!({
+                            "path": escape::json_path(path),
                             "size": size,
                             "etag": etag,
                             "layout": layout_json(Some(&layout), Some(size)),
                             "warnings": warnings,
                         });
-                        writeln!(out, "{v}")?;
+                        escape::add_path_bytes(&mut v, path);
+                        out.print(format_args!("{v}\n"))?;
                     } else {
-                        writeln!(out, "{etag}  {}", path.display())?;
+                        out.write(&file_line(format!("{etag}  ").as_bytes(), &escape::raw(path), b""))?;
                     }
                 }
                 Err(e) => status = status.merge(file_error(path, &format!("{e:#}"))),
@@ -281,8 +380,12 @@ struct Prepared {
 }
 
 fn prepare(path: &Path, how: &How<'_>) -> Result<Prepared> {
-    let (file, size) =
-        if is_stdin(path) { (None, None) } else { engine::open(path).map(|(f, s)| (Some(f), s))? };
+    let (file, size) = if is_stdin(path) {
+        check_stdin()?;
+        (None, None)
+    } else {
+        engine::open(path).map(|(f, s)| (Some(f), s))?
+    };
     // With the size known, the uploader's layout is computed up front. For a pipe, hash the
     // layouts the uploader can choose without knowing the size and pick one at the end.
     let layouts: Vec<Layout> = match (&how.fixed, size) {
@@ -342,30 +445,51 @@ fn verify(args: &VerifyArgs, progress: bool) -> Result<Exit> {
         _ => None,
     };
     let path = &args.file;
-    let name = path.display().to_string();
+    // The name the library quotes in its advice.
+    let name = escape::json_path(path);
     let read = read_options()?;
     let result = if is_stdin(path) {
-        let bar = Bar::new(&name, args.size, progress);
+        if let Err(e) = check_stdin() {
+            return Ok(file_error(path, &e));
+        }
+        let bar = Bar::new(&shown(path), args.size, progress);
         etagsum::verify_reader(io::stdin(), None, &remote, &opts, &read, &bar)
     } else {
-        let size = std::fs::metadata(path).ok().filter(|m| m.is_file()).map(|m| m.len());
-        let bar = Bar::new(&name, size, progress);
-        etagsum::verify_path(path, &remote, &opts, &read, &bar)
+        match engine::open(path) {
+            Ok((_, Some(size))) => {
+                let bar = Bar::new(&shown(path), Some(size), progress);
+                etagsum::verify_path(path, &remote, &opts, &read, &bar)
+            }
+            // A pipe or a device named as a file (`<(cat data)`, /dev/stdin) is read front to back
+            // as standard input is: positional reads fail on it even when --size gives its length.
+            Ok((file, None)) => {
+                let bar = Bar::new(&shown(path), args.size, progress);
+                etagsum::verify_reader(file, None, &remote, &opts, &read, &bar)
+            }
+            Err(e) => Err(e.into()),
+        }
     };
     let report = match result {
         Ok(r) => r,
+        Err(VerifyError::SizeUnknown) => {
+            let what = "give --size with the object's ContentLength, or the layout with --part-size";
+            return Ok(file_error(path, &size_unknown(path, what)));
+        }
         Err(e) => return Ok(file_error(path, &e)),
     };
     for w in &report.warnings {
-        eprintln!("etagsum: warning: {name}: {}", render::warning(w, report.size));
+        diag!("etagsum: warning: {}: {}", shown(path), render::warning(w, report.size));
     }
-    let mut out = io::stdout().lock();
+    let mut out = Stdout::lock();
     if args.json {
         let mut fields = serde_json::Map::new();
         fields.insert("path".into(), json!(name));
-        writeln!(out, "{}", render::report_json(&report, path, fields))?;
+        let mut v = render::report_json(&report, path, fields);
+        escape::add_path_bytes(&mut v, path);
+        out.print(format_args!("{v}\n"))?;
     } else {
-        writeln!(out, "{name}: {} ({})", report.verdict.label(), render::explain(&report, path))?;
+        let after = format!(": {} ({})", report.verdict.label(), render::explain(&report, path));
+        out.write(&file_line(b"", &escape::raw(path), after.as_bytes()))?;
     }
     out.flush()?;
     Ok(report.verdict.into())
@@ -375,38 +499,34 @@ fn guess(args: &GuessArgs, progress: bool) -> Result<Exit> {
     let etag: Etag = match RemoteEtag::parse(&args.etag)? {
         RemoteEtag::Md5(e) => e,
         RemoteEtag::Opaque { .. } => {
-            let mut out = io::stdout().lock();
-            writeln!(
-                out,
-                "{}: {}: not MD5-based, so no layout can reproduce it (an encrypted object, a directory bucket, or a \
-                 store with its own ETag scheme)",
-                args.file.display(),
+            let mut out = Stdout::lock();
+            let after = format!(
+                ": {}: not MD5-based, so no layout can reproduce it (an encrypted object, a directory bucket, or a \
+                 store with its own ETag scheme)\n",
                 args.etag.trim()
-            )?;
+            );
+            out.write(&file_line(b"", &escape::raw(&args.file), after.as_bytes()))?;
             out.flush()?;
             return Ok(Exit::Inconclusive);
         }
     };
-    let name = args.file.display().to_string();
-    let size = std::fs::metadata(&args.file).ok().filter(|m| m.is_file()).map(|m| m.len());
-    let bar = Bar::new(&name, size, progress);
-    let g: Guess = match guess::guess_path(&args.file, &etag, &read_options()?, &bar) {
+    let read = read_options()?;
+    let g: Guess = match guess_input(args, &etag, &read, progress) {
         Ok(g) => g,
-        Err(e) => return Ok(file_error(&args.file, &e)),
+        Err(e) => return Ok(file_error(&args.file, &format!("{e:#}"))),
     };
-    drop(bar);
     // No layout that reproduces the ETag is no evidence against the content: the parts may be
     // uneven, the part size unusual, or the store may accept what S3 refuses.
     let status = if g.matches.is_empty() { Exit::Inconclusive } else { Exit::Ok };
-    let mut out = io::stdout().lock();
+    let mut out = Stdout::lock();
     if args.json {
         let layouts: Vec<_> = g
             .matches
             .iter()
             .map(|c| json!({"layout": layout_json(Some(&c.layout), Some(g.size)), "uploaders": c.uploaders, "origin": c.origin}))
             .collect();
-        let v = json!({
-            "path": name,
+        let mut v = json!({
+            "path": escape::json_path(&args.file),
             "size": g.size,
             "remote_etag": etag,
             "interval": g.candidates.interval,
@@ -414,7 +534,8 @@ fn guess(args: &GuessArgs, progress: bool) -> Result<Exit> {
             "omitted": g.candidates.omitted,
             "matches": layouts,
         });
-        writeln!(out, "{v}")?;
+        escape::add_path_bytes(&mut v, &args.file);
+        out.print(format_args!("{v}\n"))?;
     } else {
         let span = match g.candidates.interval {
             Some(iv) if etag.parts().is_some_and(|n| n > 1) => format!(
@@ -430,40 +551,64 @@ fn guess(args: &GuessArgs, progress: bool) -> Result<Exit> {
         } else {
             String::new()
         };
-        writeln!(
-            out,
-            "{name}: {}, {etag}: {} of {} tried {} it{span}{omitted}",
+        let after = format!(
+            ": {}, {etag}: {} of {} tried {} it{span}{omitted}",
             render::count(g.size, "byte"),
             g.matches.len(),
             render::count(g.tried as u64, "layout"),
             if g.matches.len() == 1 { "reproduces" } else { "reproduce" }
-        )?;
+        );
+        out.write(&file_line(b"", &escape::raw(&args.file), after.as_bytes()))?;
         for c in &g.matches {
             let who = if c.uploaders.is_empty() {
                 "no catalog uploader".to_string()
             } else {
                 c.uploaders.join(", ")
             };
-            writeln!(out, "  {}  ({who})", describe(&c.layout, g.size))?;
+            out.print(format_args!("  {}  ({who})\n", describe(&c.layout, g.size)))?;
         }
         if g.matches.is_empty() && !g.feasible {
-            writeln!(
-                out,
-                "  no upload within S3's limits gives {} for {} (another store, or another object)",
+            out.print(format_args!(
+                "  no upload within S3's limits gives {} for {} (another store, or another object)\n",
                 render::count(u64::from(etag.parts().unwrap_or(1)), "part"),
                 render::count(g.size, "byte")
-            )?;
+            ))?;
         }
     }
     out.flush()?;
     Ok(status)
 }
 
+/// Guesses from the file, standard input or a pipe. The part sizes to try depend on the size, so
+/// an input that cannot tell its size before it is read needs --size.
+fn guess_input(args: &GuessArgs, etag: &Etag, read: &ReadOptions, progress: bool) -> Result<Guess> {
+    let path = &args.file;
+    let need_size = || {
+        anyhow!(size_unknown(path, "guessing needs it, because the part sizes to try depend on it: give --size with the object's ContentLength"))
+    };
+    if is_stdin(path) {
+        check_stdin()?;
+        let size = args.size.ok_or_else(need_size)?;
+        let bar = Bar::new(&shown(path), Some(size), progress);
+        return Ok(guess::guess_reader(io::stdin(), size, etag, read, &bar)?);
+    }
+    let (file, len) = engine::open(path)?;
+    let bar = Bar::new(&shown(path), len.or(args.size), progress);
+    match (len, args.size) {
+        (Some(len), Some(size)) if len != size => {
+            anyhow::bail!("the file has {len} bytes, but --size says {size}")
+        }
+        (Some(_), _) => Ok(guess::guess_path(path, etag, read, &bar)?),
+        (None, Some(size)) => Ok(guess::guess_reader(file, size, etag, read, &bar)?),
+        (None, None) => Err(need_size()),
+    }
+}
+
 fn print_uploaders(json: bool) -> Result<Exit> {
-    let mut out = io::stdout().lock();
+    let mut out = Stdout::lock();
     if json {
         for u in uploaders::catalog() {
-            writeln!(out, "{}", serde_json::to_string(u)?)?;
+            out.print(format_args!("{}\n", serde_json::to_string(u)?))?;
         }
         out.flush()?;
         return Ok(Exit::Ok);
@@ -487,9 +632,8 @@ fn print_uploaders(json: bool) -> Result<Exit> {
     let widths: Vec<usize> =
         (0..4).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
     for r in &rows {
-        writeln!(
-            out,
-            "{:<w0$}  {:<w1$}  {:>w2$}  {:<w3$}  {}",
+        out.print(format_args!(
+            "{:<w0$}  {:<w1$}  {:>w2$}  {:<w3$}  {}\n",
             r[0],
             r[1],
             r[2],
@@ -499,7 +643,7 @@ fn print_uploaders(json: bool) -> Result<Exit> {
             w1 = widths[1],
             w2 = widths[2],
             w3 = widths[3]
-        )?;
+        ))?;
     }
     out.flush()?;
     Ok(Exit::Ok)

@@ -152,7 +152,7 @@ fn verify_ok_names_layout_and_uploaders() {
         .code(0)
         .stdout("hello: OK (part size 8 MiB (1 part); uploaders: mountpoint)\n");
     etagsum(&d)
-        .args(["verify", "zeros", ZEROS_10MIB_8MIB, "--part-size", "8388608", "--size", "10MiB"])
+        .args(["verify", "zeros", ZEROS_10MIB_8MIB, "--part-size", "8388608", "--size", "10485760"])
         .assert()
         .code(0)
         .stdout("zeros: OK (part size 8 MiB (2 parts))\n");
@@ -399,4 +399,408 @@ fn file_without_read_permission() {
         .code(2)
         .stdout("d41d8cd98f00b204e9800998ecf8427e  /dev/null\n")
         .stderr(format!("etagsum: {}: Permission denied (os error 13)\n", locked.display()));
+}
+
+// Truth under hostile input: what the command line does when its standard streams, its numbers and
+// its file names are not what a polite caller gives.
+
+fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("etagsum")
+}
+
+/// The binary as a plain process, for tests that wire its standard streams themselves.
+fn process(dir: &Dir) -> std::process::Command {
+    let mut c = std::process::Command::new(bin());
+    c.current_dir(dir.path());
+    c
+}
+
+/// Runs `sh -c script` with `$0` set to the binary, in `dir`: for what only a shell does to
+/// descriptors (`<&-`, `>&-`).
+fn sh(dir: &Dir, script: &str) -> Command {
+    let mut c = Command::new("sh");
+    c.current_dir(dir.path()).arg("-c").arg(script).arg(bin());
+    c
+}
+
+fn dev_full() -> std::fs::File {
+    std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn stderr_that_cannot_be_written_never_aborts() {
+    let d = Dir::new();
+    d.file("hello", b"hello");
+    let out = process(&d).args(["hash", "missing"]).stderr(dev_full()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(out.stdout, b"");
+    // A warning alone on standard error: the ETag is still printed, and the run is OK.
+    let out = process(&d).args(["hash", "--part-size", "5", "hello"]).stderr(dev_full()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(out.stdout, format!("{HELLO_ONE_PART_5B}  hello\n").as_bytes());
+}
+
+/// `hello` in parts of 5 bytes: one part, the MD5 of its MD5.
+const HELLO_ONE_PART_5B: &str = HELLO_ONE_PART;
+
+/// Runs the binary with standard output on a pipe whose reader is already gone.
+#[cfg(unix)]
+fn with_reader_gone(dir: &Dir, args: &[&str]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    process(dir).args(args).stdout(writer).output().unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn broken_stdout_pipe_dies_of_sigpipe_never_exit_0() {
+    use std::os::unix::process::ExitStatusExt;
+    let d = Dir::new();
+    d.file("hello", b"hello");
+    for args in [
+        &["verify", "hello", "00000000000000000000000000000000"][..],
+        &["verify", "hello", HELLO_MD5],
+        &["hash", "missing", "hello", "hello"],
+        &["hash", "--json", "hello"],
+        &["guess", "hello", HELLO_ONE_PART],
+        &["uploaders"],
+    ] {
+        let out = with_reader_gone(&d, args);
+        assert_eq!(out.status.signal(), Some(libc_sigpipe()), "{args:?}: {out:?}");
+    }
+    // Quietly: only the error about the missing file, written before the pipe broke.
+    let out = with_reader_gone(&d, &["hash", "missing", "hello"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "etagsum: missing: No such file or directory (os error 2)\n"
+    );
+}
+
+#[cfg(unix)]
+fn libc_sigpipe() -> i32 {
+    13
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn full_stdout_is_an_error_that_says_so() {
+    let d = Dir::new();
+    d.file("hello", b"hello");
+    let out = process(&d).args(["hash", "hello"]).stdout(dev_full()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "etagsum: cannot write to standard output: No space left on device (os error 28)\n"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn closed_stdin_and_stdout_are_errors_not_empty_files() {
+    let d = Dir::new();
+    d.file("hello", b"hello");
+    let empty = "d41d8cd98f00b204e9800998ecf8427e";
+    sh(&d, &format!("exec \"$0\" verify - {empty} <&-"))
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr("etagsum: -: standard input is closed\n");
+    sh(&d, "exec \"$0\" hash hello - hello <&-")
+        .assert()
+        .code(2)
+        .stdout(format!("{HELLO_MD5}  hello\n{HELLO_MD5}  hello\n"))
+        .stderr("etagsum: -: standard input is closed\n");
+    sh(&d, &format!("exec \"$0\" guess - {empty} --size 0 <&-"))
+        .assert()
+        .code(2)
+        .stderr("etagsum: -: standard input is closed\n");
+    // A stdin that is really /dev/null is an empty input, and a closed stdin matters only to `-`.
+    sh(&d, &format!("exec \"$0\" verify - {empty} </dev/null"))
+        .assert()
+        .code(0)
+        .stdout("-: OK (single part)\n");
+    sh(&d, "exec \"$0\" hash hello <&-").assert().code(0).stdout(format!("{HELLO_MD5}  hello\n"));
+    // Standard error is not needed to say it: the status does.
+    sh(&d, "exec \"$0\" hash hello >&-").assert().code(2).stderr("etagsum: standard output is closed\n");
+    sh(&d, "exec \"$0\" hash hello >&- 2>&-").assert().code(2);
+    sh(&d, "exec \"$0\" hash hello >/dev/null").assert().code(0).stderr("");
+}
+
+#[test]
+fn threads_are_bounded_with_a_usage_error() {
+    let d = Dir::new();
+    d.file("hello", b"hello");
+    for n in ["0", "257", "100000", "99999999999", "99999999999999999999999", "four", "1k"] {
+        etagsum(&d).args(["--threads", n, "hash", "hello"]).assert().code(2).stdout("").stderr(starts_with(
+            format!(
+            "etagsum: invalid value '{n}' for '--threads <N>': expected a number of threads from 1 to 256\n"
+        ),
+        ));
+    }
+    for n in ["1", "256"] {
+        etagsum(&d)
+            .args(["--threads", n, "hash", "hello"])
+            .assert()
+            .code(0)
+            .stdout(format!("{HELLO_MD5}  hello\n"));
+    }
+}
+
+/// A process limit of 1 as an unprivileged user: no worker thread can start. The error is said once.
+#[cfg(target_os = "linux")]
+#[test]
+fn failed_thread_start_is_one_error_said_once() {
+    let d = Dir::new();
+    let is_root = std::process::Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    let mut c = if is_root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "prlimit", "--nproc=1"]);
+        c
+    } else {
+        let mut c = Command::new("prlimit");
+        c.arg("--nproc=1");
+        c
+    };
+    c.current_dir(d.path()).arg(bin()).args(["--threads", "4", "hash", "/dev/null"]);
+    c.assert()
+        .code(2)
+        .stdout("")
+        .stderr("etagsum: cannot start 4 worker threads: Resource temporarily unavailable (os error 11)\n");
+}
+
+#[test]
+fn size_is_a_plain_byte_count_part_sizes_keep_suffixes() {
+    let d = Dir::new();
+    d.file("eight", &vec![7; 8_000_000]);
+    let out = etagsum(&d).args(["hash", "eight"]).assert().success().get_output().clone();
+    let etag = String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_string();
+    etagsum(&d)
+        .args(["verify", "eight", &etag, "--size", "8000000"])
+        .assert()
+        .code(0)
+        .stdout(starts_with("eight: OK (single part"));
+    for size in ["8MB", "8M", "8MiB", "8000000B", " 8000000", "", "+1", "8e6", "0x10", "٣"] {
+        etagsum(&d).args(["verify", "eight", &etag, "--size", size]).assert().code(2).stdout("").stderr(
+            format!(
+                "etagsum: invalid value '{size}' for '--size <BYTES>': a ContentLength is a plain number of \
+             bytes, e.g. 8000000\n\nFor more information, try '--help'.\n"
+            ),
+        );
+    }
+    etagsum(&d).args(["verify", "eight", &etag, "--size", "99999999999999999999"]).assert().code(2).stderr(
+        starts_with(
+            "etagsum: invalid value '99999999999999999999' for '--size <BYTES>': the number does not fit in \
+             64 bits; a ContentLength is a plain number of bytes, e.g. 8000000\n",
+        ),
+    );
+    etagsum(&d)
+        .args(["verify", "eight", "00000000000000000000000000000000-2", "--part-sizes", "5MiB,3000000"])
+        .assert()
+        .code(3);
+}
+
+#[cfg(unix)]
+fn os(bytes: &[u8]) -> &std::ffi::OsStr {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::OsStr::from_bytes(bytes)
+}
+
+#[cfg(unix)]
+#[test]
+fn names_with_newline_backslash_cr_are_escaped_as_md5sum_does() {
+    let d = Dir::new();
+    for name in ["a\nb", "back\\slash", "c\rr", "plain"] {
+        d.file(name, b"hello");
+    }
+    etagsum(&d).args(["hash", "a\nb", "back\\slash", "c\rr", "plain"]).assert().code(0).stdout(format!(
+        "\\{HELLO_MD5}  a\\nb\n\\{HELLO_MD5}  back\\\\slash\n\\{HELLO_MD5}  c\\rr\n{HELLO_MD5}  plain\n"
+    ));
+    etagsum(&d)
+        .args(["verify", "a\nb", HELLO_MD5])
+        .assert()
+        .code(0)
+        .stdout(starts_with("\\a\\nb: OK (single part; uploaders: "));
+    // The advice quotes the name; its newline is escaped with the rest of the line.
+    let out = etagsum(&d).args(["verify", "a\nb", "00000000000000000000000000000000-2"]).assert().code(3);
+    let stdout = out.get_output().stdout.clone();
+    assert!(stdout.starts_with(b"\\a\\nb: INCONCLUSIVE ("), "{}", String::from_utf8_lossy(&stdout));
+    assert_eq!(stdout.iter().filter(|&&b| b == b'\n').count(), 1);
+    etagsum(&d)
+        .args(["guess", "back\\slash", HELLO_ONE_PART])
+        .assert()
+        .code(0)
+        .stdout(starts_with(format!("\\back\\\\slash: 5 bytes, {HELLO_ONE_PART}: 1 of ")));
+    // Errors keep one line too.
+    etagsum(&d)
+        .args(["hash", "gone\nfile"])
+        .assert()
+        .code(2)
+        .stderr("etagsum: gone\\nfile: No such file or directory (os error 2)\n");
+}
+
+#[cfg(unix)]
+#[test]
+fn names_that_are_not_utf8_round_trip() {
+    let d = Dir::new();
+    let name = os(b"caf\xe9");
+    std::fs::write(d.path().join(name), b"hello").unwrap();
+    let out = process(&d).arg("hash").arg(name).output().unwrap();
+    assert_eq!(out.stdout, [HELLO_MD5.as_bytes(), b"  caf\xe9\n"].concat());
+    let out = process(&d).arg("verify").arg(name).arg(HELLO_MD5).output().unwrap();
+    assert!(out.stdout.starts_with(b"caf\xe9: OK (single part"), "{out:?}");
+    for args in [&["hash", "--json"][..], &["verify", "--json", "-"], &["guess", "--json", "-"]] {
+        let mut c = process(&d);
+        let (sub, flag) = (args[0], args[1]);
+        c.arg(sub).arg(flag).arg(name);
+        if sub != "hash" {
+            c.arg(HELLO_MD5);
+        }
+        let out = c.output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["path"], "caf\u{fffd}", "{sub}");
+        assert_eq!(v["path_bytes"], "Y2Fm6Q==", "{sub}");
+    }
+    // UTF-8 names need no second form.
+    let v: serde_json::Value = serde_json::from_slice(
+        &etagsum(&d)
+            .args(["hash", "--json", "-"])
+            .write_stdin("hello")
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(v["path"], "-");
+    assert!(v.get("path_bytes").is_none());
+}
+
+#[test]
+fn hostile_names_stay_on_their_line_and_never_run() {
+    let d = Dir::new();
+    let name = "x'; touch PWNED; '";
+    d.file(name, &vec![0; 20 << 20]);
+    d.file("-dash", b"hello");
+    let out = etagsum(&d).args(["verify", name, "00000000000000000000000000000000-3"]).assert().code(3);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.starts_with(&format!("{name}: INCONCLUSIVE (")), "{stdout}");
+    assert_eq!(stdout.matches('\n').count(), 1);
+    assert!(!d.path().join("PWNED").exists());
+    etagsum(&d).args(["hash", "--", "-dash"]).assert().code(0).stdout(format!("{HELLO_MD5}  -dash\n"));
+    etagsum(&d)
+        .args(["verify", "--", "-dash", HELLO_MD5])
+        .assert()
+        .code(0)
+        .stdout(starts_with("-dash: OK (single part"));
+}
+
+/// `/dev/stdin` is a pipe here, given as a file name: it is not called standard input.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_pipe_given_as_a_file_is_not_standard_input() {
+    let d = Dir::new();
+    etagsum(&d)
+        .args(["verify", "/dev/stdin", "00000000000000000000000000000000-2"])
+        .write_stdin("hello")
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(
+            "etagsum: /dev/stdin: not a regular file (a pipe or a device), so its size is not known before \
+             reading it; give --size with the object's ContentLength, or the layout with --part-size\n",
+        );
+    etagsum(&d)
+        .args(["verify", "/dev/stdin", HELLO_ONE_PART, "--size", "5"])
+        .write_stdin("hello")
+        .assert()
+        .code(0)
+        .stdout(starts_with("/dev/stdin: OK (part size 8 MiB (1 part)"));
+    etagsum(&d)
+        .args(["verify", "-", "00000000000000000000000000000000-2"])
+        .write_stdin("hello")
+        .assert()
+        .code(2)
+        .stderr(
+            "etagsum: -: the size of standard input is not known before reading it; give --size with the \
+             object's ContentLength, or the layout with --part-size\n",
+        );
+}
+
+#[test]
+fn guess_reads_standard_input_or_a_pipe_when_given_the_size() {
+    let d = Dir::new();
+    d.file("hello", b"hello");
+    for file in ["-", "/dev/stdin"] {
+        etagsum(&d)
+            .args(["guess", file, HELLO_ONE_PART, "--size", "5"])
+            .write_stdin("hello")
+            .assert()
+            .code(0)
+            .stdout(starts_with(format!("{file}: 5 bytes, {HELLO_ONE_PART}: 1 of ")));
+    }
+    etagsum(&d).args(["guess", "-", HELLO_ONE_PART]).write_stdin("hello").assert().code(2).stdout("").stderr(
+        "etagsum: -: the size of standard input is not known before reading it; guessing needs it, because \
+         the part sizes to try depend on it: give --size with the object's ContentLength\n",
+    );
+    etagsum(&d)
+        .args(["guess", "/dev/stdin", HELLO_ONE_PART])
+        .write_stdin("hello")
+        .assert()
+        .code(2)
+        .stderr(starts_with("etagsum: /dev/stdin: not a regular file (a pipe or a device)"));
+    etagsum(&d)
+        .args(["guess", "hello", HELLO_ONE_PART, "--size", "6"])
+        .assert()
+        .code(2)
+        .stderr("etagsum: hello: the file has 5 bytes, but --size says 6\n");
+    etagsum(&d)
+        .args(["guess", "-", HELLO_ONE_PART, "--size", "6"])
+        .write_stdin("hello")
+        .assert()
+        .code(2)
+        .stderr(starts_with("etagsum: -: "));
+}
+
+#[test]
+fn generate_man_page_and_completions() {
+    let d = Dir::new();
+    let man = etagsum(&d).args(["--generate", "man"]).assert().success().get_output().stdout.clone();
+    let man = String::from_utf8(man).unwrap();
+    assert!(man.contains(".TH etagsum 1"), "{man}");
+    for section in [".SH NAME", ".SH SYNOPSIS", ".SH OPTIONS", ".SH SUBCOMMANDS"] {
+        assert!(man.contains(section), "{section}");
+    }
+    for sub in ["hash", "verify", "guess", "uploaders"] {
+        assert!(man.contains(sub), "{sub}");
+    }
+    if let Ok(mut groff) = std::process::Command::new("groff")
+        .args(["-man", "-Tutf8"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+    {
+        use std::io::Write;
+        groff.stdin.take().unwrap().write_all(man.as_bytes()).unwrap();
+        let out = groff.wait_with_output().unwrap();
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("verify"));
+    }
+    let bash = d.path().join("etagsum.bash");
+    let out =
+        etagsum(&d).args(["--generate", "complete-bash"]).assert().success().get_output().stdout.clone();
+    std::fs::write(&bash, &out).unwrap();
+    if let Ok(status) = std::process::Command::new("bash").arg("-n").arg(&bash).status() {
+        assert!(status.success());
+    }
+    for shell in ["complete-zsh", "complete-fish", "complete-powershell", "complete-elvish"] {
+        etagsum(&d).args(["--generate", shell]).assert().success().stdout(contains("verify"));
+    }
+    etagsum(&d)
+        .args(["--generate", "nope"])
+        .assert()
+        .code(2)
+        .stderr(starts_with("etagsum: invalid value 'nope'"));
+    etagsum(&d).args(["--help"]).assert().success().stdout(contains("--generate"));
+    etagsum(&d).assert().code(2).stderr(starts_with("etagsum: a subcommand is required"));
 }
