@@ -209,7 +209,7 @@ impl Layout {
                 Ok((0..n)
                     .map(|i| {
                         let start = i * part_size;
-                        start..(start + part_size).min(size)
+                        start..start.saturating_add(*part_size).min(size)
                     })
                     .collect())
             }
