@@ -74,11 +74,17 @@ pub(crate) fn plural(n: u64, noun: &str) -> String {
     }
 }
 
-fn sum_text(sum: Option<u64>) -> String {
+/// "8 bytes", or "more than 18446744073709551615 bytes" for a sum past 64 bits.
+pub(crate) fn sum_text(sum: Option<u64>) -> String {
     match sum {
         Some(s) => plural(s, "byte"),
         None => "more than 18446744073709551615 bytes".to_string(),
     }
+}
+
+/// The sum of part sizes, `None` past 2^64 − 1.
+pub(crate) fn checked_sum(parts: &[u64]) -> Option<u64> {
+    parts.iter().try_fold(0u64, |a, &b| a.checked_add(b))
 }
 
 /// A way in which a layout breaks S3's limits. Some S3-compatible stores accept such uploads, so
@@ -190,7 +196,7 @@ impl Layout {
             if part_sizes.is_empty() {
                 return Err(LayoutError::NoParts);
             }
-            let sum = part_sizes.iter().try_fold(0u64, |a, &b| a.checked_add(b));
+            let sum = checked_sum(part_sizes);
             if sum != Some(size) {
                 return Err(LayoutError::SumMismatch { sum, size });
             }

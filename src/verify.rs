@@ -27,7 +27,7 @@ use thiserror::Error;
 use crate::engine::{self, EngineError, Hashed, Progress, ReadOptions};
 use crate::etag::{Etag, OpaqueShape, RemoteEtag};
 use crate::guess::{self, Candidate, Candidates, Interval, Origin};
-use crate::layout::{Layout, LayoutError, LimitWarning};
+use crate::layout::{checked_sum, sum_text, Layout, LayoutError, LimitWarning};
 
 /// The answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -324,14 +324,6 @@ pub enum VerifyError {
         /// The remote size given.
         remote_size: u64,
     },
-}
-
-fn sum_text(sum: Option<u64>) -> String {
-    match sum {
-        Some(1) => "1 byte".to_string(),
-        Some(s) => format!("{s} bytes"),
-        None => "more than 18446744073709551615 bytes".to_string(),
-    }
 }
 
 /// Verifies the file at `path` against `remote`.
@@ -639,11 +631,6 @@ fn plan(size: Option<u64>, remote: &RemoteEtag, opts: &VerifyOptions) -> Result<
         }
     }
     Ok(Plan::Hash(cands, ctx))
-}
-
-/// The sum of part sizes, `None` past 2^64 − 1.
-fn checked_sum(parts: &[u64]) -> Option<u64> {
-    parts.iter().try_fold(0u64, |a, &b| a.checked_add(b))
 }
 
 /// What would settle a multipart ETag that no candidate reproduced.
