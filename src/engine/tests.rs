@@ -310,9 +310,11 @@ fn positional_reader_matches_reference_on_every_kernel() {
 /// of the streams, and the results are the reference's.
 #[cfg(target_os = "linux")]
 #[test]
+#[ignore = "reads the page cache: run alone, as scripts/test does (cargo test -p etagsum --lib -- --ignored --test-threads=1)"]
 fn a_cold_file_is_read_ahead_and_hashed_right() {
+    use crate::engine::prefetch::tests::{evict, page_cache_lock};
     use crate::engine::{hash_file_tuned, Prefetch, Tuning};
-    use rustix::fs::{fadvise, Advice};
+    let _lock = page_cache_lock();
     use rustix::io::{preadv2, Errno, IoSliceMut, ReadWriteFlags};
     // Under the target directory, on the disk: a tmpfs file cannot be evicted.
     let dir = tempfile::tempdir_in(env!("CARGO_MANIFEST_DIR")).unwrap();
@@ -325,7 +327,7 @@ fn a_cold_file_is_read_ahead_and_hashed_right() {
     for (piece, lag) in [(256 << 10, Some(4 << 20)), (1 << 20, None)] {
         let file = std::fs::File::open(&path).unwrap();
         file.sync_all().unwrap();
-        fadvise(&file, 0, None, Advice::DontNeed).unwrap();
+        evict(&file);
         let mut byte = [0u8; 1];
         let probe = preadv2(&file, &mut [IoSliceMut::new(&mut byte)], 12 << 20, ReadWriteFlags::NOWAIT);
         assert_eq!(probe, Err(Errno::AGAIN), "the file should have left the page cache");
