@@ -65,6 +65,7 @@ pub mod etag;
 pub mod guess;
 pub mod hasher;
 pub mod layout;
+pub mod listing;
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod md5x;
