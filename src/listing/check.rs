@@ -29,7 +29,7 @@ pub struct CheckOptions {
 #[non_exhaustive]
 pub enum Outcome {
     /// The file was verified: match, mismatch or inconclusive.
-    Verified(Report),
+    Verified(Box<Report>),
     /// No local file for the key.
     Missing,
     /// A local file the listing does not name.
