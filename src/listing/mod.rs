@@ -2,7 +2,7 @@
 //! the JSON that `aws s3api list-objects-v2` prints, and S3 Inventory reports (CSV and Parquet).
 //!
 //! Every reader streams: it hands each [`Entry`] to a callback as it reads it, so a listing of a
-//! billion keys is checked in the memory of one batch. [`check`] maps each entry to a local file
+//! billion keys is checked in the memory of one batch. [`check()`] maps each entry to a local file
 //! (under a [`Root`] that no key can escape), compares the sizes, verifies the ETag on the
 //! engine (small files share the kernels' lanes) and hands back one [`Checked`] per object, in
 //! listing order. [`Shard`] splits a listing among machines by a stable hash of the key.
