@@ -181,7 +181,7 @@ pub trait Source {
     fn read(self, sink: &mut Sink<'_>) -> Result<Skipped, ListingError>;
 }
 
-/// The formats [`open`] tells apart.
+/// The formats [`sniff`] tells apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Format {
