@@ -2,6 +2,7 @@
 //!
 //! Arguments, rendering and exit statuses. All computing is the library's.
 
+mod check;
 mod diag;
 mod escape;
 mod exit;
@@ -93,6 +94,11 @@ enum Command {
     Verify(VerifyArgs),
     /// List every part layout that reproduces a remote ETag, and the uploaders that use it.
     Guess(GuessArgs),
+    /// Check many files at once: checkfiles written by `etagsum hash`, or a bucket listing
+    /// (`aws s3api list-objects-v2` JSON, an S3 Inventory report) against a local tree.
+    ///
+    /// Exit status: 0 all OK, 1 a mismatch, a missing or an extra file, 2 an error, 3 inconclusive.
+    Check(check::CheckArgs),
     /// Print the catalog of uploaders whose part sizes etagsum knows.
     Uploaders {
         /// One JSON object per uploader and line.
@@ -243,6 +249,7 @@ fn run(command: &Command, progress: bool) -> Result<Exit> {
         Command::Hash(args) => hash(args, progress),
         Command::Verify(args) => verify(args, progress),
         Command::Guess(args) => guess(args, progress),
+        Command::Check(args) => check::run(args, &read_options()?, progress),
         Command::Uploaders { json } => print_uploaders(*json),
     }
 }
