@@ -341,7 +341,7 @@ fn name_of(c: &Checked) -> Vec<u8> {
 /// The text in parentheses, if any.
 fn explanation(c: &Checked, path: &Path) -> Option<String> {
     match &c.outcome {
-        Outcome::Verified(r) => Some(render::explain(r, path)),
+        Outcome::Verified(r) => Some(render::explain_with(r, path, false)),
         Outcome::NoEtag { size_differs: true } => Some(format!(
             "the listing gives no ETag, and the remote object has {}, the local file {}",
             render::count(c.size.unwrap_or(0), "byte"),

@@ -213,11 +213,17 @@ pub(crate) fn warning(w: &Warning, size: u64) -> String {
 
 /// The text inside the parentheses of a verdict line.
 pub(crate) fn explain(r: &Report, path: &std::path::Path) -> String {
+    explain_with(r, path, true)
+}
+
+/// [`explain`], naming the uploaders of a match or not (`check` prints one line per file of a
+/// tree: the layout says enough there).
+pub(crate) fn explain_with(r: &Report, path: &std::path::Path, uploaders: bool) -> String {
     let mut s = match (r.verdict, &r.layout) {
         (Verdict::Match, Some(l)) => describe(l, r.size),
         _ => reason(r),
     };
-    if r.verdict == Verdict::Match && !r.uploaders.is_empty() {
+    if uploaders && r.verdict == Verdict::Match && !r.uploaders.is_empty() {
         let _ = write!(s, "; uploaders: {}", r.uploaders.join(", "));
     }
     if let Some(a) = advice(r, path) {
