@@ -40,14 +40,14 @@ pub(crate) struct CheckArgs {
     listing: Option<PathBuf>,
     /// The local copy of the bucket: each key (without the prefix) is a path beneath DIR. No key
     /// and no symlink opens a file outside it.
-    #[arg(long, value_name = "DIR", requires = "listing")]
+    #[arg(long, value_name = "DIR", requires = "listing", conflicts_with = "checkfiles")]
     root: Option<PathBuf>,
     /// Check only keys that start with P, and cut P off before joining the key to DIR (other
     /// keys are skipped and counted).
-    #[arg(long, value_name = "P", requires = "listing")]
+    #[arg(long, value_name = "P", requires = "listing", conflicts_with = "checkfiles")]
     prefix: Option<OsString>,
     /// Also report files under DIR that the listing does not name (EXTRA).
-    #[arg(long, requires = "listing")]
+    #[arg(long, requires = "listing", conflicts_with = "checkfiles")]
     extra: bool,
     /// Check only shard K of N (K from 1 to N), chosen by a hash of the key: N runs with 1/N … N/N
     /// check every key exactly once, and their --json outputs concatenate into one run's.
