@@ -460,7 +460,7 @@ fn a_bad_listing_stops_with_its_name() {
     let d = Dir::new();
     d.file("root/hello", b"hello");
     let full = listing(&[("hello", 5, HELLO_MD5), ("hello", 5, HELLO_MD5)]);
-    d.file("list.json", full[..full.len() - 40].as_bytes());
+    d.file("list.json", &full.as_bytes()[..full.len() - 40]);
     let out = run(&d, &["check", "--listing", "list.json", "--root", "root"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let err = text(&out.stderr);
