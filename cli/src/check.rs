@@ -526,8 +526,12 @@ fn summary_line(t: &Tally, bytes: u64, seconds: f64) -> String {
         .map(|&k| format!("{} {}", thousands(t.counts.get(k)), label(k)))
         .collect();
     let mut s = if parts.is_empty() { "no object checked".to_string() } else { parts.join(", ") };
-    let rate =
-        if seconds > 0.0 { format!(" ({}/s)", decimal(bytes as f64 / seconds)) } else { String::new() };
+    // A rate of nothing says nothing.
+    let rate = if seconds > 0.0 && bytes > 0 {
+        format!(" ({}/s)", decimal(bytes as f64 / seconds))
+    } else {
+        String::new()
+    };
     s.push_str(&format!("; {} read in {seconds:.2} s{rate}", decimal(bytes as f64)));
     let sk = &t.summary;
     let skipped: Vec<String> = [

@@ -215,13 +215,9 @@ impl LocalFile {
         #[cfg(unix)]
         {
             // Opened without blocking so that a FIFO cannot stop the run; a regular file is read
-            // as usual (some FUSE file systems would pass the flag on).
-            use rustix::fs::{fcntl_getfl, fcntl_setfl, OFlags};
-            if let Ok(flags) = fcntl_getfl(&file) {
-                if flags.contains(OFlags::NONBLOCK) {
-                    let _ = fcntl_setfl(&file, flags - OFlags::NONBLOCK);
-                }
-            }
+            // as usual (some FUSE file systems would pass the flag on). F_SETFL sets only the
+            // status flags (append, async, direct, noatime, nonblock), none of which is wanted.
+            let _ = rustix::fs::fcntl_setfl(&file, rustix::fs::OFlags::empty());
         }
         let len = meta.len();
         let size = crate::engine::trusted_size(&file, len).map_err(|e| match e {
