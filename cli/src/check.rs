@@ -14,8 +14,8 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use etagsum::listing::{
-    self, checkfile::Checkfile, inventory::Inventory, s3api::ListObjectsV2, CheckError, CheckOptions,
-    CheckSummary, Checked, Counts, Format, Kind, ListingError, Outcome, Root, Shard, Source,
+    self, checkfile::Checkfile, inventory::Inventory, s3api::KeyEncoding, s3api::ListObjectsV2, CheckError,
+    CheckOptions, CheckSummary, Checked, Counts, Format, Kind, ListingError, Outcome, Root, Shard, Source,
 };
 use etagsum::ReadOptions;
 use serde_json::{json, Value};
@@ -46,6 +46,11 @@ pub(crate) struct CheckArgs {
     /// keys are skipped and counted).
     #[arg(long, value_name = "P", requires = "listing", conflicts_with = "checkfiles")]
     prefix: Option<OsString>,
+    /// The keys of the listing are URL-encoded: it was made with `aws s3api list-objects-v2
+    /// --encoding-type url` (nothing in the JSON says so). S3 Inventory CSV keys are always
+    /// decoded.
+    #[arg(long, value_name = "TYPE", value_parser = ["url"], requires = "listing", conflicts_with = "checkfiles")]
+    encoding_type: Option<String>,
     /// Also report files under DIR that the listing does not name (EXTRA).
     #[arg(long, requires = "listing", conflicts_with = "checkfiles")]
     extra: bool,
@@ -86,6 +91,10 @@ struct Tally {
     summary: CheckSummary,
     /// Keys under the prefix (checked or in other shards).
     under_prefix: u64,
+    /// The listing is one page of a longer one (set by the reader when it ends).
+    truncated: Arc<AtomicBool>,
+    /// Extra files were looked for, but the listing is not the whole bucket.
+    extra_refused: bool,
 }
 
 /// Prints outcomes as they come.
@@ -115,10 +124,29 @@ pub(crate) fn run(args: &CheckArgs, read: &ReadOptions, progress: bool) -> Resul
                 args.prefix.as_ref().map(|p| escape::raw(Path::new(p)).into_owned()).unwrap_or_default();
             opts.extra = args.extra;
             opts.shard = args.shard;
-            let result = check_listing(listing, &opts, read, &bar, &mut printer, &mut tally);
+            let encoding = match args.encoding_type.as_deref() {
+                Some("url") => KeyEncoding::Url,
+                _ => KeyEncoding::AsPrinted,
+            };
+            let result = check_listing(listing, encoding, &opts, read, &bar, &mut printer, &mut tally);
             if let Err(e) = result {
                 bar.clear();
                 diag!("etagsum: {e}");
+                tally.status = tally.status.merge(Exit::Error);
+            }
+            if tally.truncated.load(Ordering::Relaxed) {
+                diag!(
+                    "etagsum: {}: the listing is one page of a longer one (IsTruncated, NextToken): objects on \
+                     the other pages were not checked",
+                    shown(listing)
+                );
+            }
+            if tally.extra_refused {
+                diag!(
+                    "etagsum: {}: --extra needs the whole listing (the aws cli lists every page unless told \
+                     --no-paginate or --max-items): no file was reported as extra",
+                    shown(listing)
+                );
                 tally.status = tally.status.merge(Exit::Error);
             }
             if tally.under_prefix == 0 && tally.summary.outside_prefix > 0 {
@@ -164,6 +192,7 @@ pub(crate) fn run(args: &CheckArgs, read: &ReadOptions, progress: bool) -> Resul
 
 fn check_listing(
     listing: &Path,
+    encoding: KeyEncoding,
     opts: &CheckOptions,
     read: &ReadOptions,
     bar: &CheckBar,
@@ -171,13 +200,15 @@ fn check_listing(
     tally: &mut Tally,
 ) -> Result<(), ListingError> {
     let format = listing::sniff(listing)?;
+    let truncated = Arc::clone(&tally.truncated);
     let open = || -> Result<Box<dyn SendSource>, ListingError> {
         Ok(match format {
             Format::Inventory => Box::new(Inventory::open(listing)?),
             _ => {
                 let file = File::open(listing)
                     .map_err(|source| ListingError::Io { path: listing.to_path_buf(), source })?;
-                Box::new(ListObjectsV2::new(BufReader::new(file), listing))
+                let pages = ListObjectsV2::new(BufReader::new(file), listing).key_encoding(encoding);
+                Box::new(Paged { pages, truncated: Arc::clone(&truncated) })
             }
         })
     };
@@ -209,6 +240,22 @@ fn check_checkfile(
     let source = open()?;
     with_counter(bar, opts, || open().ok(), || drive(source, opts, read, bar, printer, tally))?;
     Ok(())
+}
+
+/// A list-objects-v2 listing that tells, once read, whether it was one page of a longer one.
+struct Paged<R> {
+    pages: ListObjectsV2<R>,
+    truncated: Arc<AtomicBool>,
+}
+
+impl<R: io::Read> Source for Paged<R> {
+    fn read(self, sink: &mut listing::Sink<'_>) -> Result<listing::Skipped, ListingError> {
+        let summary = self.pages.read_listing(sink)?;
+        if summary.truncated {
+            self.truncated.store(true, Ordering::Relaxed);
+        }
+        Ok(summary.skipped)
+    }
 }
 
 /// A source the counting thread can take.
@@ -288,6 +335,12 @@ fn drive<S: Source>(
     tally: &mut Tally,
 ) -> Result<(), ListingError> {
     let result = listing::check(source, opts, read, bar, &mut |c| {
+        // Extra files come after the whole listing was read: from one page, they would be false
+        // alarms.
+        if c.outcome.kind() == Kind::Extra && tally.truncated.load(Ordering::Relaxed) {
+            tally.extra_refused = true;
+            return ControlFlow::Break(());
+        }
         tally.counts.add(c.outcome.kind());
         tally.status = tally.status.merge(exit_of(c.outcome.kind()));
         bar.object_done(&c);

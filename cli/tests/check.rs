@@ -507,3 +507,36 @@ fn shard_outputs_concatenate_into_the_whole_run() {
         assert_eq!(sorted(all), want, "{n} shards");
     }
 }
+
+#[test]
+fn one_page_of_a_longer_listing() {
+    let d = Dir::new();
+    d.file("root/hello", b"hello");
+    d.file("root/other", b"not listed");
+    let mut page: Value = serde_json::from_str(&listing(&[("hello", 5, HELLO_MD5)])).unwrap();
+    page["IsTruncated"] = json!(true);
+    page["NextContinuationToken"] = json!("token");
+    d.file("page.json", page.to_string().as_bytes());
+    let out = run(&d, &["check", "--listing", "page.json", "--root", "root"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(text(&out.stdout), "root/hello: OK (single part)\n");
+    assert!(text(&out.stderr).contains("page.json: the listing is one page of a longer one"), "{out:?}");
+    // Files the page does not name may be on the next page: no EXTRA, and the run says it could not look.
+    let out = run(&d, &["check", "--listing", "page.json", "--root", "root", "--extra"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(text(&out.stdout), "root/hello: OK (single part)\n");
+    assert!(text(&out.stderr).contains("--extra needs the whole listing"), "{out:?}");
+}
+
+#[test]
+fn url_encoded_keys_when_told() {
+    let d = Dir::new();
+    d.file("root/a b!", b"hello");
+    d.file("list.json", listing(&[("a+b%21", 5, HELLO_MD5)]).as_bytes());
+    let out = run(&d, &["check", "--listing", "list.json", "--root", "root", "--encoding-type", "url"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(text(&out.stdout), "root/a b!: OK (single part)\n");
+    let out = run(&d, &["check", "--listing", "list.json", "--root", "root"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(text(&out.stdout), "root/a+b%21: MISSING\n");
+}
