@@ -207,7 +207,7 @@ fn check_listing(
             _ => {
                 let file = File::open(listing)
                     .map_err(|source| ListingError::Io { path: listing.to_path_buf(), source })?;
-                let pages = ListObjectsV2::new(BufReader::new(file), listing).key_encoding(encoding);
+                let pages = ListObjectsV2::new(file, listing).key_encoding(encoding);
                 Box::new(Paged { pages, truncated: Arc::clone(&truncated) })
             }
         })
@@ -226,7 +226,7 @@ fn check_checkfile(
 ) -> Result<()> {
     if name.as_os_str() == "-" {
         crate::check_stdin()?;
-        let source = Checkfile::new(io::stdin().lock(), "-");
+        let source = Checkfile::new(BufReader::new(io::stdin()), "-");
         drive(source, opts, read, bar, printer, tally)?;
         return Ok(());
     }
@@ -326,7 +326,7 @@ fn with_counter<T>(
 }
 
 /// Checks one source, printing each object as it comes.
-fn drive<S: Source>(
+fn drive<S: Source + Send>(
     source: S,
     opts: &CheckOptions,
     read: &ReadOptions,

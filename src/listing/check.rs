@@ -343,8 +343,6 @@ struct Run<'a> {
     progress: &'a Counting<'a>,
     on: &'a mut dyn FnMut(Checked) -> ControlFlow<()>,
     summary: CheckSummary,
-    batch: Vec<Result<Entry, BadEntry>>,
-    batch_bytes: u64,
     /// The relative paths the listing names, with `extra`.
     listed: Option<HashSet<u128>>,
     stopped: bool,
@@ -354,9 +352,13 @@ struct Run<'a> {
 /// in listing order (then the extra files, with [`CheckOptions::extra`]). When `on` breaks or
 /// [`ReadOptions::cancel`] is raised, the run stops within one batch and the summary says so.
 ///
+/// The listing is read in a thread of its own (the caller's rayon pool only maps, opens and
+/// hashes), a batch or two ahead of the files being checked; if no thread can be started, it is
+/// read in the calling thread between batches.
+///
 /// A listing that cannot be read stops the run with its error, after the objects read before it
 /// were handed over. Errors about single objects are their outcomes and the run goes on.
-pub fn check<S: Source>(
+pub fn check<S: Source + Send>(
     source: S,
     opts: &CheckOptions,
     read: &ReadOptions,
@@ -371,14 +373,54 @@ pub fn check<S: Source>(
         progress: &counting,
         on,
         summary: CheckSummary::default(),
-        batch: Vec::new(),
-        batch_bytes: 0,
         listed: extra.then(HashSet::new),
         stopped: false,
     };
-    let result = source.read(&mut |item| run.take(item));
-    if !run.stopped {
-        run.flush();
+    let cancel = &read.cancel;
+    // The source waits here until the reader thread takes it; if the thread cannot start, it is
+    // taken back.
+    let slot = std::sync::Mutex::new(Some(source));
+    let result = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(1);
+        let slot = &slot;
+        let reader =
+            std::thread::Builder::new().name("etagsum-listing".into()).spawn_scoped(scope, move || {
+                let source = slot.lock().ok().and_then(|mut s| s.take());
+                match source {
+                    Some(source) => read_batches(source, cancel, &mut |batch| tx.send(batch).is_ok()),
+                    None => Ok(Skipped::default()),
+                }
+            });
+        match reader {
+            Ok(reader) => {
+                for batch in rx.iter() {
+                    run.process(batch);
+                    if run.stopped {
+                        break;
+                    }
+                }
+                // The reader stops at its next entry once nobody receives.
+                drop(rx);
+                match reader.join() {
+                    Ok(r) => r,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            Err(_) => {
+                drop(rx);
+                let source = slot.lock().ok().and_then(|mut s| s.take());
+                match source {
+                    Some(source) => read_batches(source, cancel, &mut |batch| {
+                        run.process(batch);
+                        !run.stopped
+                    }),
+                    None => Ok(Skipped::default()),
+                }
+            }
+        }
+    });
+    if cancel.is_cancelled() {
+        run.stopped = true;
     }
     let skipped = result?;
     if extra && !run.stopped {
@@ -391,29 +433,44 @@ pub fn check<S: Source>(
     Ok(summary)
 }
 
-impl Run<'_> {
-    fn take(&mut self, item: Result<Entry, BadEntry>) -> ControlFlow<()> {
+/// Entries taken from the listing together.
+type Batch = Vec<Result<Entry, BadEntry>>;
+
+/// Reads `source` in batches, handing each to `deliver` (false: stop reading). The entries read
+/// before an error are delivered before it is returned.
+fn read_batches<S: Source>(
+    source: S,
+    cancel: &crate::engine::Cancel,
+    deliver: &mut dyn FnMut(Batch) -> bool,
+) -> Result<Skipped, ListingError> {
+    let mut batch: Batch = Vec::new();
+    let mut bytes = 0u64;
+    let mut stopped = false;
+    let result = source.read(&mut |item| {
         if let Ok(e) = &item {
-            self.batch_bytes = self.batch_bytes.saturating_add(e.size.unwrap_or(0));
+            bytes = bytes.saturating_add(e.size.unwrap_or(0));
         }
-        self.batch.push(item);
-        if self.batch.len() >= BATCH_ENTRIES || self.batch_bytes >= BATCH_BYTES {
-            self.flush();
+        batch.push(item);
+        if batch.len() >= BATCH_ENTRIES || bytes >= BATCH_BYTES {
+            bytes = 0;
+            stopped = !deliver(std::mem::take(&mut batch));
         }
-        if self.read.cancel.is_cancelled() {
-            self.stopped = true;
-        }
-        if self.stopped {
+        if stopped || cancel.is_cancelled() {
+            stopped = true;
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())
         }
+    });
+    if !stopped && !batch.is_empty() {
+        deliver(batch);
     }
+    result
+}
 
-    /// Checks the batch and hands its outcomes over.
-    fn flush(&mut self) {
-        let batch = std::mem::take(&mut self.batch);
-        self.batch_bytes = 0;
+impl Run<'_> {
+    /// Checks a batch and hands its outcomes over.
+    fn process(&mut self, batch: Batch) {
         if batch.is_empty() || self.stopped {
             return;
         }
@@ -511,15 +568,17 @@ impl Run<'_> {
         let Some(listed) = self.listed.take() else { return };
         let prefix = &self.opts.prefix;
         let shard = self.opts.shard;
-        let mut key = Vec::new();
-        let _ = root.walk(&mut |found| {
-            if self.read.cancel.is_cancelled() {
+        let key_of = |rel: &[u8]| [prefix.as_slice(), rel].concat();
+        // Listed files and keys of other shards are passed over before they are looked at.
+        let skip =
+            |rel: &[u8]| shard.is_some_and(|s| !s.contains(&key_of(rel))) || listed.contains(&path_id(rel));
+        let cancel = &self.read.cancel;
+        let _ = root.walk(&skip, &mut |found| {
+            if cancel.is_cancelled() {
                 self.stopped = true;
                 return ControlFlow::Break(());
             }
-            key.clear();
-            key.extend_from_slice(prefix);
-            key.extend_from_slice(&found.rel);
+            let key = key_of(&found.rel);
             if shard.is_some_and(|s| !s.contains(&key)) {
                 return ControlFlow::Continue(());
             }
@@ -530,16 +589,13 @@ impl Run<'_> {
                 FoundKind::Symlink => (None, Outcome::Extra),
                 FoundKind::Unreadable(e) => (None, Outcome::Error(CheckError::Walk(e))),
             };
-            if matches!(outcome, Outcome::Extra) && listed.contains(&path_id(&found.rel)) {
-                return ControlFlow::Continue(());
-            }
             let path = if found.rel.is_empty() {
                 root.path().to_path_buf()
             } else {
                 root.path().join(bytes_to_path(&found.rel))
             };
             let checked = Checked {
-                key: key.clone(),
+                key,
                 path: Some(path),
                 size: None,
                 local_size,

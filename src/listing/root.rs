@@ -308,9 +308,15 @@ impl Root {
     }
 
     /// Walks the tree, not following symlinks, in name order (bytes), depth first: a directory's
-    /// entries are read and sorted when the walk enters it. Stops when `on` breaks.
-    pub(crate) fn walk(&self, on: &mut dyn FnMut(Found) -> ControlFlow<()>) -> ControlFlow<()> {
-        self.inner.walk(on)
+    /// entries are read and sorted when the walk enters it. Regular files and symlinks for which
+    /// `skip` says true are passed over before anything more is asked of the system about them.
+    /// Stops when `on` breaks.
+    pub(crate) fn walk(
+        &self,
+        skip: &dyn Fn(&[u8]) -> bool,
+        on: &mut dyn FnMut(Found) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        self.inner.walk(skip, on)
     }
 
     /// Whether the symlink at `rel` resolves, beneath the root, to a directory.
@@ -451,7 +457,11 @@ mod imp {
             false
         }
 
-        pub(super) fn walk(&self, on: &mut dyn FnMut(Found) -> ControlFlow<()>) -> ControlFlow<()> {
+        pub(super) fn walk(
+            &self,
+            skip: &dyn Fn(&[u8]) -> bool,
+            on: &mut dyn FnMut(Found) -> ControlFlow<()>,
+        ) -> ControlFlow<()> {
             struct Level {
                 fd: OwnedFd,
                 names: std::vec::IntoIter<(Vec<u8>, FileType)>,
@@ -506,6 +516,7 @@ mod imp {
                             Err(e) => on(Found { rel: rel.clone(), what: FoundKind::Unreadable(e) })?,
                         }
                     }
+                    FileType::RegularFile | FileType::Symlink if skip(&rel) => {}
                     FileType::RegularFile => match statat(at, name.as_slice(), AtFlags::SYMLINK_NOFOLLOW) {
                         Ok(s) => on(Found { rel: rel.clone(), what: FoundKind::File(s.st_size as u64) })?,
                         Err(Errno::NOENT) => {}
@@ -597,14 +608,19 @@ mod imp {
             false
         }
 
-        pub(super) fn walk(&self, on: &mut dyn FnMut(Found) -> ControlFlow<()>) -> ControlFlow<()> {
-            self.walk_dir(&self.path, Vec::new(), on)
+        pub(super) fn walk(
+            &self,
+            skip: &dyn Fn(&[u8]) -> bool,
+            on: &mut dyn FnMut(Found) -> ControlFlow<()>,
+        ) -> ControlFlow<()> {
+            self.walk_dir(&self.path, Vec::new(), skip, on)
         }
 
         fn walk_dir(
             &self,
             dir: &Path,
             rel: Vec<u8>,
+            skip: &dyn Fn(&[u8]) -> bool,
             on: &mut dyn FnMut(Found) -> ControlFlow<()>,
         ) -> ControlFlow<()> {
             let read = fs::read_dir(dir).and_then(|it| it.collect::<io::Result<Vec<_>>>());
@@ -620,8 +636,9 @@ mod imp {
                 }
                 r.extend_from_slice(e.file_name().to_string_lossy().as_bytes());
                 match e.file_type() {
+                    Ok(t) if (t.is_symlink() || t.is_file()) && skip(&r) => {}
                     Ok(t) if t.is_symlink() => on(Found { rel: r, what: FoundKind::Symlink })?,
-                    Ok(t) if t.is_dir() => self.walk_dir(&e.path(), r, on)?,
+                    Ok(t) if t.is_dir() => self.walk_dir(&e.path(), r, skip, on)?,
                     Ok(t) if t.is_file() => {
                         let len = e.metadata().map(|m| m.len()).unwrap_or(0);
                         on(Found { rel: r, what: FoundKind::File(len) })?
