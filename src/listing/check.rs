@@ -14,7 +14,7 @@
 //!   size) and a key of another shard;
 //! - a key that cannot name a file beneath the root is an error for that object ([`KeyError`]),
 //!   and so is an ETag that cannot be read, a file that cannot be opened or read, a record the
-//!   reader could not read ([`BadEntry`](super::BadEntry)); the run goes on;
+//!   reader could not read ([`BadEntry`]); the run goes on;
 //! - no local file: [`Outcome::Missing`]; an entry without an ETag: [`Outcome::NoEtag`], a
 //!   mismatch when the sizes differ, else inconclusive (no evidence either way);
 //! - with [`CheckOptions::extra`], the files under the root that no key names come last, as
