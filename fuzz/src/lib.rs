@@ -10,11 +10,15 @@ use etagsum::{
 };
 use md5::{Digest, Md5};
 
+mod listing;
+pub use listing::{checkfile, s3api};
+
 /// A fuzz target: panics when a property fails for this input.
 pub type Target = fn(&[u8]);
 
 /// The targets, by name.
-pub const TARGETS: [(&str, Target); 3] = [("etag", etag), ("size", size), ("verify", verify)];
+pub const TARGETS: [(&str, Target); 5] =
+    [("etag", etag), ("size", size), ("verify", verify), ("checkfile", checkfile), ("s3api", s3api)];
 
 /// ETag parsing: `RemoteEtag::parse` and `str::parse::<Etag>` never panic; a parsed `Etag`
 /// prints as text that parses back to the same value; a multipart ETag has at least one part;

@@ -155,23 +155,31 @@ impl<R: Read> ListObjectsV2<R> {
                     return Err(ListingError::Io { path: self.name.clone(), source: io::Error::from(e) })
                 }
                 Err(e) => {
-                    let (line, column) = (e.line() as u64, e.column());
+                    let (mut line, column) = (e.line() as u64, e.column());
                     let message = e.to_string();
                     let message =
                         message.strip_suffix(&format!(" at line {line} column {column}")).unwrap_or(&message);
+                    // serde_json's column 0 means the error is the newline that ends the line
+                    // before (a newline in a string, the end of a file that ends in a newline).
+                    let column = if column == 0 && line > 1 {
+                        line -= 1;
+                        "at the end of the line".to_string()
+                    } else {
+                        format!("column {column}")
+                    };
                     let what = if state.summary.pages == 0 && !seen.get() {
                         "the file holds no JSON value: expected the JSON object that aws s3api list-objects-v2 prints \
                          (even for an empty bucket it prints one)"
                             .to_string()
                     } else if e.is_eof() {
-                        format!("column {column}: the JSON ends too soon ({message}); is the file truncated?")
+                        format!("the file ends in the middle of the JSON ({message}); is it truncated?")
                     } else if !state.entered && state.summary.pages > 0 {
                         format!(
                             "column {column}: after the listing's JSON, {message}: expected nothing more but white space, \
                              or another page's JSON object"
                         )
                     } else {
-                        format!("column {column}: {message}")
+                        format!("{column}: {message}")
                     };
                     return Err(ListingError::format(at(line.max(1)), what));
                 }
@@ -860,7 +868,14 @@ mod tests {
             ("{\"Contents\": {\"Key\": \"a\"}}", 1, "expected \"Contents\": an array of objects"),
             ("{\"Contents\": [\"a\"]}", 1, "expected an object of \"Contents\" with a \"Key\""),
             ("{\"Contents\": [{\"Key\": \"\\ud800\"}]}", 1, "hex escape"),
-            ("{\"Contents\": [{\"Key\": \"a\"}]", 1, "the JSON ends too soon"),
+            (
+                "{\"Contents\": [{\"Key\": \"a\"}]",
+                1,
+                "the file ends in the middle of the JSON (EOF while parsing an object); is it truncated?",
+            ),
+            ("{\n\"Contents\": [\n", 2, "the file ends in the middle of the JSON (EOF while parsing a list)"),
+            ("\n\n", 2, "the file holds no JSON value"),
+            ("{\n\"Prefix\": \"a\nb\"}", 2, "at the end of the line: control character"),
             ("{\"Contents\": [{\"Key\": \"a\"},\n]}", 2, "trailing comma"),
             ("{\"Contents\": []}\nnot json", 2, "after the listing's JSON"),
             ("{\"Contents\": []}\n]", 2, "after the listing's JSON"),
@@ -904,7 +919,13 @@ mod tests {
             } else {
                 match result {
                     Err(ListingError::Format { at, what }) => {
-                        assert!(at.line.is_some_and(|l| l >= 1), "cut at {cut}: {at}");
+                        let text = &AWS_CLI.as_bytes()[..cut];
+                        let lines = text.split(|&b| b == b'\n').count() - usize::from(text.ends_with(b"\n"));
+                        let lines = lines.max(1) as u64;
+                        assert!(
+                            at.line.is_some_and(|l| (1..=lines).contains(&l)),
+                            "cut at {cut}: {at}, of {lines}"
+                        );
                         assert!(!what.is_empty());
                     }
                     other => panic!("cut at {cut}: {other:?}"),
