@@ -111,11 +111,11 @@ fn a_million_keys_in_bounded_memory() {
     let (peak, seen) = run(dir.path(), false);
     assert_eq!(seen, [3, KEYS - 3, 0]);
     // A few batches of entries and their open files: the listing's length does not show.
-assert!(peak < 4 << 20, "{} MiB at peak for {KEYS} keys", peak >> 20);
+    assert!(peak < 4 << 20, "{} MiB at peak for {KEYS} keys", peak >> 20);
 
     let (peak_extra, seen) = run(dir.path(), true);
     assert_eq!(seen, [3, KEYS - 3, 1]);
     // 16 bytes a key in a hash set (with its growth), not the keys themselves (~50 bytes each).
-assert!(peak_extra < 64 << 20, "{} MiB at peak for {KEYS} keys with --extra", peak_extra >> 20);
+    assert!(peak_extra < 64 << 20, "{} MiB at peak for {KEYS} keys with --extra", peak_extra >> 20);
     assert!(peak_extra > peak, "the set of listed keys takes room");
 }

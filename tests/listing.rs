@@ -735,3 +735,137 @@ fn selects_tells_what_check_skips() {
     assert!(n > 20 && n < 80, "{n}");
     assert!(keys.iter().filter(|e| o.selects(e)).all(|e| Shard::new(1, 2).unwrap().contains(&e.key)));
 }
+
+/// The ETag and layout `hash` would print for the file at `path` (the aws cli's layout).
+fn hashed(path: &Path) -> (u64, Layout, etagsum::Etag) {
+    let size = std::fs::metadata(path).unwrap().len();
+    let layout = aws_layout(size);
+    let h =
+        engine::hash_path(path, std::slice::from_ref(&layout), &ReadOptions::default(), &NoProgress).unwrap();
+    (size, layout, *h.etags[0].as_ref().unwrap())
+}
+
+#[cfg(unix)]
+#[test]
+fn checkfiles_written_by_the_checkfile_module_read_back_to_matches() {
+    use etagsum::listing::checkfile::{plain_line, tagged_line, Checkfile};
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = tree(dir.path(), 25);
+    for (i, name) in
+        [&b"with space"[..], b"new\nline", b"back\\slash", b"caf\xe9", b"cr\r"].iter().enumerate()
+    {
+        let path = dir.path().join(std::ffi::OsStr::from_bytes(name));
+        write(&path, &content(100 + i as u64, 1000 * i));
+        files.push((String::new(), path));
+    }
+    for tagged in [false, true] {
+        let mut text = Vec::new();
+        for (_, path) in &files {
+            let (size, layout, etag) = hashed(path);
+            let name = path.as_os_str().as_bytes();
+            text.extend(if tagged {
+                tagged_line(name, size, &layout, &etag)
+            } else {
+                plain_line(name, &etag)
+            });
+        }
+        let check_text = |text: &[u8]| {
+            let mut out = Vec::new();
+            let source = Checkfile::new(text, "sums");
+            let summary =
+                check(source, &CheckOptions::default(), &ReadOptions::default(), &NoProgress, &mut |c| {
+                    out.push(c);
+                    ControlFlow::Continue(())
+                })
+                .unwrap();
+            (out, summary)
+        };
+        let (out, _) = check_text(&text);
+        assert_eq!(out.len(), files.len());
+        for (c, (_, path)) in out.iter().zip(&files) {
+            assert_eq!(c.path.as_deref(), Some(path.as_path()));
+            assert_eq!(c.outcome.kind(), Kind::Match, "{}: {:?}", path.display(), c.outcome);
+        }
+        // The multipart file: reproduced with its layout, recorded (tagged) or guessed (plain).
+        let big = out.iter().find(|c| c.path.as_deref() == Some(files[3].1.as_path())).unwrap();
+        match &big.outcome {
+            Outcome::Verified(r) => {
+                assert_eq!(r.reason, Reason::Reproduced);
+                assert_eq!(r.layout, Some(Layout::uniform(8 << 20).unwrap()));
+                assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+            }
+            o => panic!("{o:?}"),
+        }
+        // One byte changed, one file deleted: exactly those two.
+        let changed = &files[2].1;
+        let saved = std::fs::read(changed).unwrap();
+        let mut data = saved.clone();
+        data[0] ^= 0x80;
+        std::fs::write(changed, &data).unwrap();
+        let deleted = &files[4].1;
+        let kept = std::fs::read(deleted).unwrap();
+        std::fs::remove_file(deleted).unwrap();
+        let (out, _) = check_text(&text);
+        for (c, (_, path)) in out.iter().zip(&files) {
+            let want = if path == changed {
+                Kind::Mismatch
+            } else if path == deleted {
+                Kind::Missing
+            } else {
+                Kind::Match
+            };
+            assert_eq!(c.outcome.kind(), want, "{}", path.display());
+        }
+        std::fs::write(changed, &saved).unwrap();
+        std::fs::write(deleted, &kept).unwrap();
+    }
+}
+
+#[test]
+fn a_list_objects_v2_listing_of_a_tree_checks_against_it() {
+    use etagsum::listing::s3api::ListObjectsV2;
+    let dir = tempfile::tempdir().unwrap();
+    let files = tree(dir.path(), 30);
+    let contents: Vec<serde_json::Value> = files
+        .iter()
+        .map(|(key, path)| {
+            let (size, _, etag) = hashed(path);
+            serde_json::json!({"Key": format!("backup/{key}"), "ETag": format!("\"{etag}\""), "Size": size, "StorageClass": "STANDARD"})
+        })
+        .collect();
+    let json = serde_json::to_vec_pretty(
+        &serde_json::json!({"Contents": contents, "RequestCharged": null, "Prefix": ""}),
+    )
+    .unwrap();
+    let mut o = opts(dir.path());
+    o.prefix = b"backup/".to_vec();
+    o.extra = true;
+    let run_json = |o: &CheckOptions| {
+        let mut out = Vec::new();
+        check(
+            ListObjectsV2::new(&json[..], "listing.json"),
+            o,
+            &ReadOptions::default(),
+            &NoProgress,
+            &mut |c| {
+                out.push(c);
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+        out
+    };
+    let out = run_json(&o);
+    assert_eq!(out.len(), 30);
+    assert!(out.iter().all(|c| c.outcome.kind() == Kind::Match), "{:?}", kinds(&out));
+    assert_eq!(out[0].at.as_ref().unwrap().file, PathBuf::from("listing.json"));
+    write(&dir.path().join("d0/added"), b"added");
+    std::fs::remove_file(&files[7].1).unwrap();
+    let out = run_json(&o);
+    let got: Vec<(String, Kind)> = kinds(&out).into_iter().filter(|k| k.1 != Kind::Match).collect();
+    assert_eq!(
+        got,
+        [("backup/d0/f0007.bin".to_string(), Kind::Missing), ("backup/d0/added".to_string(), Kind::Extra)]
+    );
+}
