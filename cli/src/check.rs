@@ -61,7 +61,7 @@ pub(crate) struct CheckArgs {
     /// One JSON object per object and line.
     #[arg(long)]
     json: bool,
-    /// Do not print OK lines.
+    /// Do not print OK lines (nor, with --json, the objects that match).
     #[arg(long)]
     quiet: bool,
 }
@@ -102,6 +102,8 @@ struct Printer<'a> {
     out: Stdout,
     json: bool,
     quiet: bool,
+    /// The keys are S3 keys (a listing), which the advice may name.
+    keyed: bool,
     bar: &'a CheckBar,
     /// The first failed write to standard output: the run stops, and it is the run's error.
     failed: Option<StdoutError>,
@@ -111,8 +113,14 @@ pub(crate) fn run(args: &CheckArgs, read: &ReadOptions, progress: bool) -> Resul
     let started = Instant::now();
     let mut tally = Tally::default();
     let bar = CheckBar::new(progress);
-    let mut printer =
-        Printer { out: Stdout::lock(), json: args.json, quiet: args.quiet, bar: &bar, failed: None };
+    let mut printer = Printer {
+        out: Stdout::lock(),
+        json: args.json,
+        quiet: args.quiet,
+        keyed: args.listing.is_some(),
+        bar: &bar,
+        failed: None,
+    };
     match &args.listing {
         Some(listing) => {
             let root = args.root.as_deref().expect("clap requires --root with --listing");
@@ -392,9 +400,10 @@ fn name_of(c: &Checked) -> Vec<u8> {
 }
 
 /// The text in parentheses, if any.
-fn explanation(c: &Checked, path: &Path) -> Option<String> {
+/// `key`: the object's S3 key, for the advice (listings only: a checkfile names local files).
+fn explanation(c: &Checked, path: &Path, key: Option<&[u8]>) -> Option<String> {
     match &c.outcome {
-        Outcome::Verified(r) => Some(render::explain_with(r, path, false)),
+        Outcome::Verified(r) => Some(render::explain_with(r, path, false, key)),
         Outcome::NoEtag { size_differs: true } => Some(format!(
             "the listing gives no ETag, and the remote object has {}, the local file {}",
             render::count(c.size.unwrap_or(0), "byte"),
@@ -422,17 +431,18 @@ impl Printer<'_> {
                 }
             }
         }
+        if self.quiet && kind == Kind::Match {
+            return ControlFlow::Continue(());
+        }
         let line = if self.json {
-            let mut line = object_json(c).to_string().into_bytes();
+            let mut line = object_json(c, self.keyed).to_string().into_bytes();
             line.push(b'\n');
             line
         } else {
-            if self.quiet && kind == Kind::Match {
-                return ControlFlow::Continue(());
-            }
             let name = name_of(c);
             let path = PathBuf::from(escape_os(&name));
-            let after = match explanation(c, &path) {
+            let key = self.keyed.then_some(c.key.as_slice());
+            let after = match explanation(c, &path, key) {
                 Some(x) => format!(": {} ({x})", label(kind)),
                 None => format!(": {}", label(kind)),
             };
@@ -461,21 +471,22 @@ fn escape_os(bytes: &[u8]) -> OsString {
     }
 }
 
-/// One object as JSON: the same keys on every line.
-fn object_json(c: &Checked) -> Value {
+/// One object as JSON: the same keys on every line. `keyed`: the keys are S3 keys (a listing).
+fn object_json(c: &Checked, keyed: bool) -> Value {
+    let key = keyed.then_some(c.key.as_slice());
     let kind = c.outcome.kind();
     let path = c.path.as_deref();
     let mut fields = serde_json::Map::new();
     fields.insert("key".into(), json!(String::from_utf8_lossy(&c.key)));
     fields.insert("path".into(), json!(path.map(escape::json_path)));
     let mut v = match &c.outcome {
-        Outcome::Verified(r) => render::report_json(r, path.unwrap_or(Path::new("")), fields),
+        Outcome::Verified(r) => render::report_json(r, path.unwrap_or(Path::new("")), key, fields),
         other => {
             let (reason, code) = match other {
                 Outcome::Missing => ("no local file".to_string(), "missing"),
                 Outcome::Extra => ("a local file the listing does not name".to_string(), "extra"),
                 Outcome::NoEtag { .. } => (
-                    explanation(c, Path::new("")).unwrap_or_default(),
+                    explanation(c, Path::new(""), None).unwrap_or_default(),
                     if kind == Kind::Mismatch { "size_differs" } else { "no_etag" },
                 ),
                 Outcome::Error(e) => (e.to_string(), error_code(e)),

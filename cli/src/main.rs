@@ -499,7 +499,7 @@ fn verify(args: &VerifyArgs, progress: bool) -> Result<Exit> {
     if args.json {
         let mut fields = serde_json::Map::new();
         fields.insert("path".into(), json!(name));
-        let mut v = render::report_json(&report, path, fields);
+        let mut v = render::report_json(&report, path, None, fields);
         escape::add_path_bytes(&mut v, path);
         out.print(format_args!("{v}\n"))?;
     } else {

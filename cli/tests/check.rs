@@ -540,3 +540,35 @@ fn url_encoded_keys_when_told() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert_eq!(text(&out.stdout), "root/a+b%21: MISSING\n");
 }
+
+#[test]
+fn advice_names_the_listed_key_and_quiet_json_keeps_what_is_not_ok() {
+    let d = Dir::new();
+    d.file("root/odd name", b"hello");
+    d.file("root/fine", b"hello");
+    let seven = format!("{HELLO_MD5}-7");
+    d.file("list.json", listing(&[("p/odd name", 5, &seven), ("p/fine", 5, HELLO_MD5)]).as_bytes());
+    let out = run(&d, &["check", "--listing", "list.json", "--root", "root", "--prefix", "p/"]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("root/odd name: INCONCLUSIVE (no part size splits 5 bytes into 7 parts"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("head-object --bucket BUCKET --key 'p/odd name' --part-number 1"), "{stdout}");
+    assert!(!stdout.contains("--key KEY"), "{stdout}");
+    let out = run(
+        &d,
+        &["check", "--listing", "list.json", "--root", "root", "--prefix", "p/", "--json", "--quiet"],
+    );
+    let lines: Vec<Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["verdict"], "inconclusive");
+    assert_eq!(lines[0]["key"], "p/odd name");
+    assert_eq!(lines[0]["path"], "root/odd name");
+    assert!(lines[0]["advice"].as_str().unwrap().contains("--key 'p/odd name'"), "{}", lines[0]);
+    // A checkfile names local files, not keys: the advice keeps the placeholder.
+    d.file("sums", format!("{seven}  root/fine\n").as_bytes());
+    let out = run(&d, &["check", "sums"]);
+    assert!(text(&out.stdout).contains("--key KEY"), "{out:?}");
+}
