@@ -516,6 +516,12 @@ fn extra_reports_files_and_symlinks_not_fifos_or_links_to_folders() {
             ("dangling".to_string(), Kind::Extra),
         ]
     );
+    // Where symlinks are not followed, the same files are extra.
+    let mut o = CheckOptions::default();
+    o.root = Some(Root::open_walking(root).unwrap());
+    o.extra = true;
+    let (walked, _) = run(vec![listed(b"a/listed", &root.join("a/listed"))], &o);
+    assert_eq!(kinds(&walked), got);
     // With a prefix, the extra files' keys carry it.
     let mut o = opts(&root.join("b"));
     o.extra = true;

@@ -452,9 +452,10 @@ mod imp {
                         .is_ok_and(|s| FileType::from_raw_mode(s.st_mode) == FileType::Directory)
                 });
             }
-            // Without openat2 no symlink is followed, so none leads to a directory.
-            let _ = rel;
-            false
+            // Without openat2 the target is only looked at, never opened: a symlink to a
+            // directory is left out of the extra files either way.
+            statat(&self.fd, rel, AtFlags::empty())
+                .is_ok_and(|s| FileType::from_raw_mode(s.st_mode) == FileType::Directory)
         }
 
         pub(super) fn walk(
