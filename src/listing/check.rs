@@ -509,8 +509,9 @@ impl Run<'_> {
                 _ => None,
             })
             .collect();
-        let mut reports = verify_files(&jobs, self.read, self.progress).into_iter();
+        let results = verify_group(&jobs, self.read, self.progress);
         drop(jobs);
+        let mut reports = results.into_iter();
         if self.read.cancel.is_cancelled() {
             self.stopped = true;
             return;
@@ -610,6 +611,49 @@ impl Run<'_> {
             }
         });
     }
+}
+
+/// Files up to this size are verified together by [`verify_files`], their streams sharing the
+/// kernels' lanes.
+const SMALL_FILE: u64 = 1 << 20;
+
+/// Verifies a group of files, one result per file in order: the small ones together on the
+/// kernels' lanes, the larger ones side by side, as many at once as the pool has threads, each
+/// within its share of the memory budget. (One file of a few MiB is one MD5 stream, which no
+/// kernel can spread over lanes: only several files at once keep the cores busy.)
+fn verify_group(
+    jobs: &[VerifyJob<'_>],
+    read: &ReadOptions,
+    progress: &dyn Progress,
+) -> Vec<Result<Report, VerifyError>> {
+    let small = |j: &VerifyJob<'_>| j.size.is_some_and(|s| s <= SMALL_FILE);
+    let (few, many): (Vec<usize>, Vec<usize>) = (0..jobs.len()).partition(|&i| small(&jobs[i]));
+    let mut out: Vec<Option<Result<Report, VerifyError>>> = jobs.iter().map(|_| None).collect();
+    let small_jobs: Vec<VerifyJob<'_>> = few.iter().map(|&i| jobs[i]).collect();
+    for (i, r) in few.iter().zip(verify_files(&small_jobs, read, progress)) {
+        out[*i] = Some(r);
+    }
+    let width = rayon::current_num_threads().clamp(1, many.len().max(1));
+    let mut share = read.clone();
+    share.memory = read.memory / width;
+    for chunk in many.chunks(width) {
+        let done: Vec<Result<Report, VerifyError>> = chunk
+            .par_iter()
+            .map(|&i| {
+                let j = &jobs[i];
+                crate::verify::verify_file(j.file, j.size, j.remote, j.opts, &share, progress)
+            })
+            .collect();
+        for (i, r) in chunk.iter().zip(done) {
+            out[*i] = Some(r);
+        }
+        if read.cancel.is_cancelled() {
+            break;
+        }
+    }
+    out.into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(VerifyError::Engine(crate::engine::EngineError::Cancelled))))
+        .collect()
 }
 
 /// Maps an entry to its file and opens it, or decides it without hashing.
