@@ -652,7 +652,7 @@ fn verify_group(
         }
     }
     out.into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(VerifyError::Engine(crate::engine::EngineError::Cancelled))))
+        .map(|r| r.unwrap_or(Err(VerifyError::Engine(crate::engine::EngineError::Cancelled))))
         .collect()
 }
 
