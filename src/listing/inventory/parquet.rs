@@ -1,0 +1,201 @@
+//! The Parquet data files of an S3 Inventory report, read a row group at a time through the
+//! record API of the `parquet` crate, projected on the columns etagsum uses.
+//!
+//! Columns are found by name (snake_case, in any case): `bucket` and `key` are required;
+//! `size`, `e_tag`, `is_latest`, `is_delete_marker`, `is_multipart_uploaded` and
+//! `encryption_status` are read when present. What AWS documents and what pyarrow writes for the
+//! same columns are accepted: strings as UTF-8 (`string` and `large_string` alike) or plain binary,
+//! sizes as any integer type, booleans as booleans; a null is a value not given. Keys are not
+//! URL-encoded in Parquet.
+
+use std::fs::File;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::Arc;
+
+use ::parquet::basic::Repetition;
+use ::parquet::file::reader::{FileReader, SerializedFileReader};
+use ::parquet::record::reader::RowIter;
+use ::parquet::record::Field;
+use ::parquet::schema::types::Type;
+
+use super::{deliver, Row};
+use crate::listing::{At, ListingError, Sink, Skipped};
+
+/// The columns read, in the order of a [`Values`] array.
+const COLUMNS: [&str; 8] = [
+    "bucket",
+    "key",
+    "size",
+    "e_tag",
+    "is_latest",
+    "is_delete_marker",
+    "is_multipart_uploaded",
+    "encryption_status",
+];
+const BUCKET: usize = 0;
+const KEY: usize = 1;
+const SIZE: usize = 2;
+const ETAG: usize = 3;
+const IS_LATEST: usize = 4;
+const IS_DELETE_MARKER: usize = 5;
+const MULTIPART: usize = 6;
+const ENCRYPTION: usize = 7;
+
+/// The values of one row, by [`COLUMNS`] index.
+type Values = [Option<Field>; 8];
+
+/// Reads the Parquet data file `file` (named `name`) into `sink`.
+pub(super) fn read(
+    file: File,
+    name: &Path,
+    bucket: &str,
+    sink: &mut Sink<'_>,
+) -> Result<(Skipped, ControlFlow<()>), ListingError> {
+    let at = |row: Option<u64>| At { file: name.to_path_buf(), line: row };
+    let reader = SerializedFileReader::new(file)
+        .map_err(|e| ListingError::format(at(None), format!("expected a Parquet file: {e}")))?;
+    let schema = reader.metadata().file_metadata().schema();
+
+    // The projection: the columns read, as the file declares them.
+    let mut picked: Vec<Arc<Type>> = Vec::new();
+    let mut slots: Vec<usize> = Vec::new();
+    for (slot, column) in COLUMNS.iter().enumerate() {
+        let Some(field) = schema.get_fields().iter().find(|f| f.name().eq_ignore_ascii_case(column)) else {
+            if slot == BUCKET || slot == KEY {
+                return Err(ListingError::format(
+                    at(None),
+                    format!(
+                        "no column {column}; expected the columns of an S3 Inventory report (bucket, key, size, e_tag, ...)"
+                    ),
+                ));
+            }
+            continue;
+        };
+        let repeated = field.get_basic_info().has_repetition()
+            && field.get_basic_info().repetition() == Repetition::REPEATED;
+        if !field.is_primitive() || repeated {
+            return Err(ListingError::format(
+                at(None),
+                format!(
+                    "column {}: expected a single value per row, found a nested or repeated column",
+                    field.name()
+                ),
+            ));
+        }
+        picked.push(Arc::clone(field));
+        slots.push(slot);
+    }
+    let projection = Type::group_type_builder(schema.name())
+        .with_fields(picked)
+        .build()
+        .map_err(|e| ListingError::format(at(None), format!("expected a Parquet schema: {e}")))?;
+
+    let mut skipped = Skipped::default();
+    let mut row: u64 = 0;
+    for group in 0..reader.num_row_groups() {
+        let broken = |e: ::parquet::errors::ParquetError, row: u64| {
+            ListingError::format(at(Some(row)), format!("expected a Parquet row: {e}"))
+        };
+        let group_reader = reader.get_row_group(group).map_err(|e| broken(e, row + 1))?;
+        let rows = RowIter::from_row_group(Some(projection.clone()), group_reader.as_ref())
+            .map_err(|e| broken(e, row + 1))?;
+        for record in rows {
+            let record = record.map_err(|e| broken(e, row + 1))?;
+            row += 1;
+            let mut values: Values = Default::default();
+            for (&slot, (_, value)) in slots.iter().zip(record.into_columns()) {
+                values[slot] = Some(value);
+            }
+            let parsed = parse_row(&values).map_err(|what| ListingError::format(at(Some(row)), what))?;
+            if deliver(parsed, Some(bucket), at(Some(row)), &mut skipped, sink)?.is_break() {
+                return Ok((skipped, ControlFlow::Break(())));
+            }
+        }
+    }
+    Ok((skipped, ControlFlow::Continue(())))
+}
+
+/// The row's values, or what is wrong with them.
+fn parse_row(values: &Values) -> Result<Row<'_>, String> {
+    let bucket = text(values, BUCKET)?
+        .ok_or_else(|| format!("column {}: expected the bucket's name, found null", COLUMNS[BUCKET]))?;
+    let key = text(values, KEY)?
+        .ok_or_else(|| format!("column {}: expected the object's key, found null", COLUMNS[KEY]))?;
+    let etag = match text(values, ETAG)? {
+        None => None,
+        Some(v) => Some(std::str::from_utf8(v).map_err(|_| {
+            format!(
+                "column {}: expected an ETag, found bytes that are not UTF-8: {:?}",
+                COLUMNS[ETAG],
+                String::from_utf8_lossy(v)
+            )
+        })?),
+    };
+    Ok(Row {
+        bucket,
+        key: key.to_vec(),
+        size: size(values)?,
+        etag: etag.filter(|e| !e.is_empty()),
+        is_latest: boolean(values, IS_LATEST)?,
+        is_delete_marker: boolean(values, IS_DELETE_MARKER)?,
+        multipart: boolean(values, MULTIPART)?,
+        encryption: text(values, ENCRYPTION)?.filter(|e| !e.is_empty()),
+    })
+}
+
+/// A string or binary column's value.
+fn text(values: &Values, slot: usize) -> Result<Option<&[u8]>, String> {
+    match &values[slot] {
+        None | Some(Field::Null) => Ok(None),
+        Some(Field::Str(s)) => Ok(Some(s.as_bytes())),
+        Some(Field::Bytes(b)) => Ok(Some(b.data())),
+        Some(other) => Err(format!("column {}: expected a string, found {}", COLUMNS[slot], describe(other))),
+    }
+}
+
+/// The `size` column's value: any integer type, not negative.
+fn size(values: &Values) -> Result<Option<u64>, String> {
+    let n: i128 = match &values[SIZE] {
+        None | Some(Field::Null) => return Ok(None),
+        Some(Field::Byte(n)) => (*n).into(),
+        Some(Field::Short(n)) => (*n).into(),
+        Some(Field::Int(n)) => (*n).into(),
+        Some(Field::Long(n)) => (*n).into(),
+        Some(Field::UByte(n)) => (*n).into(),
+        Some(Field::UShort(n)) => (*n).into(),
+        Some(Field::UInt(n)) => (*n).into(),
+        Some(Field::ULong(n)) => (*n).into(),
+        Some(other) => {
+            return Err(format!(
+                "column {}: expected a whole number of bytes, found {}",
+                COLUMNS[SIZE],
+                describe(other)
+            ))
+        }
+    };
+    u64::try_from(n)
+        .map(Some)
+        .map_err(|_| format!("column {}: expected a whole number of bytes, found {n}", COLUMNS[SIZE]))
+}
+
+/// A boolean column's value.
+fn boolean(values: &Values, slot: usize) -> Result<Option<bool>, String> {
+    match &values[slot] {
+        None | Some(Field::Null) => Ok(None),
+        Some(Field::Bool(b)) => Ok(Some(*b)),
+        Some(other) => {
+            Err(format!("column {}: expected true or false, found {}", COLUMNS[slot], describe(other)))
+        }
+    }
+}
+
+/// A value for a message: its type, and the value when it is short.
+fn describe(field: &Field) -> String {
+    let text = field.to_string();
+    if text.len() <= 64 {
+        text
+    } else {
+        "a long value of another type".to_string()
+    }
+}
