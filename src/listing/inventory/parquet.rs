@@ -13,7 +13,8 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 
-use ::parquet::basic::Repetition;
+use ::parquet::basic::{Compression, Repetition};
+use ::parquet::file::metadata::RowGroupMetaData;
 use ::parquet::file::reader::{FileReader, SerializedFileReader};
 use ::parquet::record::reader::RowIter;
 use ::parquet::record::Field;
@@ -86,6 +87,7 @@ pub(super) fn read(
         picked.push(Arc::clone(field));
         slots.push(slot);
     }
+    let names: Vec<String> = picked.iter().map(|f| f.name().to_string()).collect();
     let projection = Type::group_type_builder(schema.name())
         .with_fields(picked)
         .build()
@@ -97,6 +99,8 @@ pub(super) fn read(
         let broken = |e: ::parquet::errors::ParquetError, row: u64| {
             ListingError::format(at(Some(row)), format!("expected a Parquet row: {e}"))
         };
+        check_codecs(reader.metadata().row_group(group), &names)
+            .map_err(|what| ListingError::format(at(Some(row + 1)), what))?;
         let group_reader = reader.get_row_group(group).map_err(|e| broken(e, row + 1))?;
         let rows = RowIter::from_row_group(Some(projection.clone()), group_reader.as_ref())
             .map_err(|e| broken(e, row + 1))?;
@@ -114,6 +118,31 @@ pub(super) fn read(
         }
     }
     Ok((skipped, ControlFlow::Continue(())))
+}
+
+/// The codecs this build reads: what AWS (snappy) and pyarrow (snappy by default; gzip and zstd on
+/// request) write. A column chunk compressed otherwise is refused by name, before it is read.
+fn check_codecs(group: &RowGroupMetaData, names: &[String]) -> Result<(), String> {
+    for column in group.columns() {
+        let read = column.column_path().parts().first().is_some_and(|n| names.contains(n));
+        let known = matches!(
+            column.compression(),
+            Compression::UNCOMPRESSED | Compression::SNAPPY | Compression::GZIP(_) | Compression::ZSTD(_)
+        );
+        if read && !known {
+            let codec = match column.compression() {
+                Compression::BROTLI(_) => "brotli".to_string(),
+                Compression::LZ4 | Compression::LZ4_RAW => "lz4".to_string(),
+                Compression::LZO => "lzo".to_string(),
+                other => other.to_string(),
+            };
+            return Err(format!(
+                "column {} is compressed with {codec}; expected snappy, gzip, zstd or none, as AWS and pyarrow write",
+                column.column_path().string(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The row's values, or what is wrong with them.

@@ -806,7 +806,7 @@ fn parquet_with_few_columns_of_other_types() {
     // What pyarrow writes for a table of strings, int32 sizes and no versions: optional
     // columns, no logical-type surprises.
     let schema = "message schema { optional binary bucket (STRING); optional binary key; optional int32 size; optional binary e_tag (STRING); }";
-    let objs = vec![
+    let objs = [
         obj("a b+c%d", 3, "900150983cd24fb0d6963f7d28e17f72"),
         obj("日本", 0, "d41d8cd98f00b204e9800998ecf8427e"),
     ];
@@ -882,6 +882,12 @@ fn broken_parquet_files() {
     let (e, p) = read(parquet_file(nested, &[], 10, Compression::SNAPPY, true));
     assert_format(&e, &p, None, "column key: expected a single value per row");
 
+    // A codec this build does not read, named (the parquet crate's writer cannot write it either:
+    // the file was written by pyarrow 26, as `pyarrow_default_output` below but with brotli).
+    let (e, p) = read(include_bytes!("testdata/pyarrow-brotli.parquet").to_vec());
+    assert_format(&e, &p, Some(1), "column bucket is compressed with brotli");
+    assert!(e.to_string().contains("expected snappy, gzip, zstd or none"), "{e}");
+
     // A page cut short: the file is what the manifest says, but not a whole Parquet file.
     let whole = parquet_file(PARQUET_SCHEMA, &objs, 100, Compression::SNAPPY, true);
     let mut cut = whole[..whole.len() / 3].to_vec();
@@ -920,4 +926,33 @@ fn parquet_stops_when_the_sink_breaks() {
         })
         .unwrap();
     assert_eq!(seen, 10);
+}
+
+#[test]
+fn pyarrow_default_output() {
+    // Written by pyarrow 26 with `pq.write_table(table)`, its defaults: snappy, dictionary pages,
+    // optional columns; `bucket` and `key` as large_string. The table:
+    //   bucket: example-source-bucket ×4
+    //   key:    "a b+c%d", "naïve/日本.txt", "gone", "old"
+    //   is_latest: T, T, T, F;  is_delete_marker: F, F, T, F;  size: 3, 0, null, 9
+    //   e_tag: 900150983cd24fb0d6963f7d28e17f72, d41d8cd98f00b204e9800998ecf8427e, null, x
+    //   is_multipart_uploaded: F, T, null, F;  encryption_status: SSE-KMS, NOT-SSE, null, NOT-SSE
+    let dir = tempfile::tempdir().unwrap();
+    let files = vec![data("p.parquet", include_bytes!("testdata/pyarrow-default.parquet").to_vec())];
+    let (mpath, paths) = write_report(dir.path(), Place::Sync, &manifest_json("Parquet", "", &files), &files);
+    let (got, skipped) = read_all(Inventory::open(&mpath).unwrap()).unwrap();
+    let mut a = Entry::new("a b+c%d");
+    a.size = Some(3);
+    a.etag = Some("900150983cd24fb0d6963f7d28e17f72".into());
+    a.multipart = Some(false);
+    a.sse = Sse::Kms;
+    a.at = Some(At { file: paths[0].clone(), line: Some(1) });
+    let mut b = Entry::new("naïve/日本.txt");
+    b.size = Some(0);
+    b.etag = Some("d41d8cd98f00b204e9800998ecf8427e".into());
+    b.multipart = Some(true);
+    b.sse = Sse::None;
+    b.at = Some(At { file: paths[0].clone(), line: Some(2) });
+    assert_eq!(got, vec![a, b]);
+    assert_eq!((skipped.delete_markers, skipped.old_versions), (1, 1));
 }
