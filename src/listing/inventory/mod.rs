@@ -154,14 +154,10 @@ impl Inventory {
                 format!("expected a JSON object (an S3 Inventory manifest), found {}", what(&value)),
             ));
         };
-        let field = |name: &str| -> Result<Option<&Value>, ListingError> {
-            match fields.get(name) {
-                None | Some(Value::Null) => Ok(None),
-                Some(v) => Ok(Some(v)),
-            }
-        };
+        // A null is a field not given.
+        let field = |name: &str| fields.get(name).filter(|v| !v.is_null());
         let string = |name: &str, required: bool| -> Result<Option<String>, ListingError> {
-            match field(name)? {
+            match field(name) {
                 None if required => Err(ListingError::format(at(), format!("field `{name}`: missing"))),
                 None => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -194,7 +190,7 @@ impl Inventory {
         }
         let destination_bucket = string("destinationBucket", false)?;
         let version = string("version", false)?;
-        let creation_timestamp = match field("creationTimestamp")? {
+        let creation_timestamp = match field("creationTimestamp") {
             None => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(Value::Number(n)) => Some(n.to_string()),
@@ -222,7 +218,7 @@ impl Inventory {
             }
         };
 
-        let list = match field("files")? {
+        let list = match field("files") {
             None => {
                 return Err(ListingError::format(
                     at(),

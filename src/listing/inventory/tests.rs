@@ -956,3 +956,9 @@ fn pyarrow_default_output() {
     assert_eq!(got, vec![a, b]);
     assert_eq!((skipped.delete_markers, skipped.old_versions), (1, 1));
 }
+
+#[test]
+fn a_zero_byte_csv_data_file_is_not_a_gzip_stream() {
+    let (e, path) = csv_error_of(Vec::new());
+    assert_format(&e, &path, Some(1), "broken gzip stream");
+}
