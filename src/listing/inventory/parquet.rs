@@ -54,7 +54,7 @@ pub(super) fn read(
     sink: &mut Sink<'_>,
 ) -> Result<(Skipped, ControlFlow<()>), ListingError> {
     let at = |row: Option<u64>| At { file: name.to_path_buf(), line: row };
-    let reader = SerializedFileReader::new(file)
+    let reader = guarded(|| SerializedFileReader::new(file))
         .map_err(|e| ListingError::format(at(None), format!("expected a Parquet file: {e}")))?;
     let schema = reader.metadata().file_metadata().schema();
 
@@ -96,16 +96,17 @@ pub(super) fn read(
     let mut skipped = Skipped::default();
     let mut row: u64 = 0;
     for group in 0..reader.num_row_groups() {
-        let broken = |e: ::parquet::errors::ParquetError, row: u64| {
-            ListingError::format(at(Some(row)), format!("expected a Parquet row: {e}"))
-        };
-        check_codecs(reader.metadata().row_group(group), &names)
+        // The sink is called outside `guarded`: a panic of the caller's is the caller's.
+        let broken =
+            |e: String, row: u64| ListingError::format(at(Some(row)), format!("expected a Parquet row: {e}"));
+        check_chunks(reader.metadata().row_group(group), &names)
             .map_err(|what| ListingError::format(at(Some(row + 1)), what))?;
-        let group_reader = reader.get_row_group(group).map_err(|e| broken(e, row + 1))?;
-        let rows = RowIter::from_row_group(Some(projection.clone()), group_reader.as_ref())
+        let group_reader = guarded(|| reader.get_row_group(group)).map_err(|e| broken(e, row + 1))?;
+        let mut rows = guarded(|| RowIter::from_row_group(Some(projection.clone()), group_reader.as_ref()))
             .map_err(|e| broken(e, row + 1))?;
-        for record in rows {
-            let record = record.map_err(|e| broken(e, row + 1))?;
+        // After a panic the reader is left as it was and never used again.
+        while let Some(record) = guarded(|| Ok(rows.next())).map_err(|e| broken(e, row + 1))? {
+            let record = record.map_err(|e| broken(e.to_string(), row + 1))?;
             row += 1;
             let mut values: Values = Default::default();
             for (&slot, (_, value)) in slots.iter().zip(record.into_columns()) {
@@ -120,10 +121,40 @@ pub(super) fn read(
     Ok((skipped, ControlFlow::Continue(())))
 }
 
-/// The codecs this build reads: what AWS (snappy) and pyarrow (snappy by default; gzip and zstd on
-/// request) write. A column chunk compressed otherwise is refused by name, before it is read.
-fn check_codecs(group: &RowGroupMetaData, names: &[String]) -> Result<(), String> {
+/// Runs a call into the `parquet` crate, whose readers panic on some malformed files (a data page
+/// that uses a dictionary its column chunk lacks, an index out of a buffer): where panics unwind,
+/// such a panic becomes this file's format error instead of the caller's crash. (A build that
+/// aborts on panic still aborts; the manifest's MD5 stands before this, so only a data file that a
+/// manifest vouches for ever gets here.) The caller's sink is never called inside.
+fn guarded<T>(call: impl FnOnce() -> Result<T, ::parquet::errors::ParquetError>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)) {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            Err(format!("the Parquet reader failed on this file ({why})"))
+        }
+    }
+}
+
+/// Checks a row group's column chunks before they are read: offsets and sizes that are not
+/// negative (the `parquet` crate asserts it), and, for the columns read, a codec this build reads:
+/// what AWS (snappy) and pyarrow (snappy by default; gzip and zstd on request) write. A column
+/// chunk compressed otherwise is refused by name.
+fn check_chunks(group: &RowGroupMetaData, names: &[String]) -> Result<(), String> {
     for column in group.columns() {
+        let negative = column.data_page_offset() < 0
+            || column.dictionary_page_offset().is_some_and(|o| o < 0)
+            || column.compressed_size() < 0;
+        if negative {
+            return Err(format!(
+                "column {}: a negative offset or size in the file's metadata; expected a whole Parquet file",
+                column.column_path().string()
+            ));
+        }
         let read = column.column_path().parts().first().is_some_and(|n| names.contains(n));
         let known = matches!(
             column.compression(),

@@ -962,3 +962,15 @@ fn a_zero_byte_csv_data_file_is_not_a_gzip_stream() {
     let (e, path) = csv_error_of(Vec::new());
     assert_format(&e, &path, Some(1), "broken gzip stream");
 }
+
+#[test]
+fn a_parquet_file_that_makes_the_reader_panic() {
+    // `pyarrow-default.parquet` with a few bytes changed (found by mutating it): a data page that
+    // uses a dictionary its column chunk lacks, on which parquet 60's record reader panics. The
+    // panic is this file's format error.
+    let dir = tempfile::tempdir().unwrap();
+    let files = vec![data("p.parquet", include_bytes!("testdata/dictionary-missing.parquet").to_vec())];
+    let (mpath, paths) = write_report(dir.path(), Place::Sync, &manifest_json("Parquet", "", &files), &files);
+    let e = read_all(Inventory::open(&mpath).unwrap()).unwrap_err();
+    assert!(matches!(&e, ListingError::Format { at, .. } if at.file == paths[0]), "{e:?}");
+}
