@@ -124,8 +124,8 @@ pub(super) fn read(
 /// Runs a call into the `parquet` crate, whose readers panic on some malformed files (a data page
 /// that uses a dictionary its column chunk lacks, an index out of a buffer): where panics unwind,
 /// such a panic becomes this file's format error instead of the caller's crash. (A build that
-/// aborts on panic still aborts; the manifest's MD5 stands before this, so only a data file that a
-/// manifest vouches for ever gets here.) The caller's sink is never called inside.
+/// aborts on panic still aborts: the command line's release build unwinds for this reason.) The
+/// caller's sink is never called inside.
 fn guarded<T>(call: impl FnOnce() -> Result<T, ::parquet::errors::ParquetError>) -> Result<T, String> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)) {
         Ok(result) => result.map_err(|e| e.to_string()),
