@@ -572,3 +572,69 @@ fn advice_names_the_listed_key_and_quiet_json_keeps_what_is_not_ok() {
     let out = run(&d, &["check", "sums"]);
     assert!(text(&out.stdout).contains("--key KEY"), "{out:?}");
 }
+
+/// An S3 Inventory report as AWS writes it (gzip CSV without a header, URL-encoded keys with `+`
+/// for a space), laid out as `aws s3 sync` puts it: `inv/TS/manifest.json`, `inv/data/x.csv.gz`.
+/// The manifest's MD5 of the data file is computed by `etagsum hash --single`.
+#[cfg(unix)]
+fn inventory(d: &Dir, rows: &[[&str; 8]]) -> PathBuf {
+    let csv: String = rows
+        .iter()
+        .map(|r| r.iter().map(|f| format!("\"{f}\"")).collect::<Vec<_>>().join(",") + "\n")
+        .collect();
+    let data = d.file("inv/data/x.csv", csv.as_bytes());
+    let status = std::process::Command::new("gzip").arg("-n").arg(&data).status().unwrap();
+    assert!(status.success());
+    let out = etagsum(d).args(["hash", "--single", "inv/data/x.csv.gz"]).output().unwrap();
+    let md5 = text(&out.stdout).split_whitespace().next().unwrap().to_string();
+    let size = std::fs::metadata(d.path().join("inv/data/x.csv.gz")).unwrap().len();
+    let manifest = json!({
+        "sourceBucket": "bkt",
+        "destinationBucket": "arn:aws:s3:::dest",
+        "version": "2016-11-30",
+        "creationTimestamp": "1514944800000",
+        "fileFormat": "CSV",
+        "fileSchema": "Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size, ETag, EncryptionStatus",
+        "files": [{"key": "inv/bkt/cfg/data/x.csv.gz", "size": size, "MD5checksum": md5}],
+    });
+    d.file("inv/2024-01-01T00-00Z/manifest.json", manifest.to_string().as_bytes())
+}
+
+#[cfg(unix)]
+#[test]
+fn an_s3_inventory_report_checked_against_a_tree() {
+    let d = Dir::new();
+    d.file("root/a b.txt", b"hello");
+    d.file("root/enc", b"hello");
+    d.file("root/changed", b"hello!");
+    let sha = "9b2cf535f27731c974343645a3985328";
+    inventory(
+        &d,
+        &[
+            ["bkt", "a+b.txt", "v1", "true", "false", "5", HELLO_MD5, "NOT-SSE"],
+            ["bkt", "enc", "v1", "true", "false", "5", sha, "SSE-KMS"],
+            ["bkt", "changed", "v1", "true", "false", "5", HELLO_MD5, "SSE-S3"],
+            ["bkt", "gone", "v2", "true", "true", "", "", ""],
+            ["bkt", "a+b.txt", "v0", "false", "false", "5", HELLO_MD5, "NOT-SSE"],
+        ],
+    );
+    let out = run(&d, &["check", "--listing", "inv/2024-01-01T00-00Z/manifest.json", "--root", "root"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert_eq!(lines[0], "root/a b.txt: OK (single part)");
+    assert!(lines[1].starts_with("root/enc: INCONCLUSIVE (the object is encrypted with SSE-KMS"), "{stdout}");
+    assert_eq!(lines[2], "root/changed: MISMATCH (the remote object has 5 bytes, the local file 6)");
+    assert_eq!(counts(&out), "etagsum: 1 OK, 1 MISMATCH, 1 INCONCLUSIVE");
+    assert!(summary(&out).ends_with("; skipped 1 delete marker, 1 old version"), "{}", summary(&out));
+    // Only `a b.txt` was read: the encrypted object and the one whose size differs were not.
+    assert!(summary(&out).contains("; 5 bytes read in "), "{}", summary(&out));
+
+    // A data file that is not the one the manifest names: the run stops, naming it.
+    std::fs::write(d.path().join("inv/data/x.csv.gz"), b"damaged").unwrap();
+    let out = run(&d, &["check", "--listing", "inv/2024-01-01T00-00Z/manifest.json", "--root", "root"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(text(&out.stdout), "");
+    assert!(text(&out.stderr).contains("inv/data/x.csv.gz"), "{out:?}");
+}
