@@ -34,8 +34,9 @@ pub(crate) struct CheckArgs {
     /// to the working directory, as md5sum reads them.
     #[arg(value_name = "CHECKFILE", required_unless_present = "listing", conflicts_with = "listing")]
     checkfiles: Vec<PathBuf>,
-    /// A bucket listing: the JSON printed by `aws s3api list-objects-v2`, or an S3 Inventory
-    /// report's manifest.json (its data files beside it, as `aws s3 sync` lays them out).
+    /// A bucket listing: the JSON printed by `aws s3api list-objects-v2` (`-` reads it from
+    /// standard input), or an S3 Inventory report's manifest.json (its data files beside it, as
+    /// `aws s3 sync` lays them out).
     #[arg(long, value_name = "FILE", requires = "root")]
     listing: Option<PathBuf>,
     /// The local copy of the bucket: each key (without the prefix) is a path beneath DIR. No key
@@ -207,8 +208,17 @@ fn check_listing(
     printer: &mut Printer<'_>,
     tally: &mut Tally,
 ) -> Result<(), ListingError> {
-    let format = listing::sniff(listing)?;
     let truncated = Arc::clone(&tally.truncated);
+    // `aws s3api list-objects-v2 ... | etagsum check --listing - ...`: read once, no total.
+    if listing.as_os_str() == "-" {
+        if crate::sys::stdin_was_closed() {
+            let source = io::Error::other("standard input is closed");
+            return Err(ListingError::Io { path: listing.to_path_buf(), source });
+        }
+        let pages = ListObjectsV2::new(io::stdin(), "-").key_encoding(encoding);
+        return drive(Paged { pages, truncated }, opts, read, bar, printer, tally);
+    }
+    let format = listing::sniff(listing)?;
     let open = || -> Result<Box<dyn SendSource>, ListingError> {
         Ok(match format {
             Format::Inventory => Box::new(Inventory::open(listing)?),

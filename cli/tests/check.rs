@@ -638,3 +638,23 @@ fn an_s3_inventory_report_checked_against_a_tree() {
     assert_eq!(text(&out.stdout), "");
     assert!(text(&out.stderr).contains("inv/data/x.csv.gz"), "{out:?}");
 }
+
+#[test]
+fn a_listing_from_standard_input() {
+    let d = Dir::new();
+    d.file("root/hello", b"hello");
+    let out = etagsum(&d)
+        .args(["check", "--listing", "-", "--root", "root"])
+        .write_stdin(listing(&[("hello", 5, HELLO_MD5), ("gone", 5, HELLO_MD5)]))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(text(&out.stdout), "root/hello: OK (single part)\nroot/gone: MISSING\n");
+    let out = etagsum(&d)
+        .args(["check", "--listing", "-", "--root", "root"])
+        .write_stdin("{\"Contents\": [")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(text(&out.stderr).starts_with("etagsum: -:"), "{out:?}");
+}
