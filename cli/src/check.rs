@@ -170,7 +170,7 @@ pub(crate) fn run(args: &CheckArgs, read: &ReadOptions, progress: bool) -> Resul
             let mut opts = CheckOptions::default();
             opts.shard = args.shard;
             for name in &args.checkfiles {
-                let before = tally.counts.total();
+                let before = (tally.counts.total(), tally.summary.other_shards);
                 let result = check_checkfile(name, &opts, read, &bar, &mut printer, &mut tally);
                 if printer.failed.is_some() {
                     break;
@@ -181,7 +181,7 @@ pub(crate) fn run(args: &CheckArgs, read: &ReadOptions, progress: bool) -> Resul
                         diag!("etagsum: {e:#}");
                         tally.status = tally.status.merge(Exit::Error);
                     }
-                    Ok(()) if tally.counts.total() == before && tally.summary.other_shards == 0 => {
+                    Ok(()) if (tally.counts.total(), tally.summary.other_shards) == before => {
                         diag!("etagsum: {}: no checksum lines found", shown(name));
                         tally.status = tally.status.merge(Exit::Error);
                     }
