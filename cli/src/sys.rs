@@ -23,18 +23,53 @@ pub(crate) fn die_of_broken_pipe() -> ! {
 
 #[cfg(unix)]
 mod imp {
-    use std::fs::File;
     use std::os::fd::{AsFd, AsRawFd};
-    use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
     /// Rust's runtime reopens a standard descriptor that is closed at startup (0, 1 or 2) as
     /// /dev/null before `main`, so that no later `open` can take its number. A closed standard
     /// input then reads as an empty file and a closed standard output swallows every line, so
-    /// `etagsum verify - d41d…27e <&-` would say OK about nothing. The runtime opens /dev/null
-    /// read-write, while a shell's `</dev/null` opens it read-only and `>/dev/null` write-only:
-    /// /dev/null open read-write on a standard descriptor is taken for one that was closed. (A
-    /// shell's `<>/dev/null` looks the same; nobody gives that to a checksum tool.)
+    /// `etagsum verify - d41d…27e <&-` would say OK about nothing.
+    ///
+    /// On Linux a function in `.init_array` runs before the runtime's own start, while the
+    /// descriptors are still as the parent left them, and records which were closed: exact, so
+    /// that a /dev/null opened read-write on purpose (Python's `subprocess.DEVNULL`, systemd's
+    /// `StandardOutput=null`) is never mistaken for a closed descriptor. Elsewhere the runtime's
+    /// trace is the only one left: it opens /dev/null read-write, while a shell's `</dev/null`
+    /// opens it read-only and `>/dev/null` write-only, so /dev/null open read-write is taken for
+    /// a closed descriptor.
+    #[cfg(target_os = "linux")]
     pub(super) fn was_closed(stream: &impl AsFd) -> bool {
+        let fd = stream.as_fd().as_raw_fd();
+        (0..3).contains(&fd) && startup::CLOSED.load(std::sync::atomic::Ordering::Relaxed) & (1 << fd) != 0
+    }
+
+    #[cfg(target_os = "linux")]
+    mod startup {
+        use std::sync::atomic::{AtomicU8, Ordering};
+
+        /// Bit `fd` is set when descriptor `fd` (0, 1, 2) was closed when the process started.
+        pub(super) static CLOSED: AtomicU8 = AtomicU8::new(0);
+
+        extern "C" fn record() {
+            for fd in 0..3 {
+                // SAFETY: F_GETFD takes no pointer and only reads the descriptor table.
+                if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+                    CLOSED.fetch_or(1 << fd, Ordering::Relaxed);
+                }
+            }
+        }
+
+        // Hand-written because no crate does this one thing for a binary: run before the runtime's
+        // start (the `ctor` crate does it in general, with far more than two lines of need here).
+        #[used]
+        #[link_section = ".init_array"]
+        static RECORD: extern "C" fn() = record;
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub(super) fn was_closed(stream: &impl AsFd) -> bool {
+        use std::fs::File;
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
         let fd = stream.as_fd();
         let (Ok(null), Ok(dup)) = (std::fs::metadata("/dev/null"), fd.try_clone_to_owned()) else {
             return false;

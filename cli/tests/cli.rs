@@ -525,6 +525,16 @@ fn closed_stdin_and_stdout_are_errors_not_empty_files() {
     sh(&d, "exec \"$0\" hash hello >&-").assert().code(2).stderr("etagsum: standard output is closed\n");
     sh(&d, "exec \"$0\" hash hello >&- 2>&-").assert().code(2);
     sh(&d, "exec \"$0\" hash hello >/dev/null").assert().code(0).stderr("");
+    // /dev/null opened read-write on purpose (a shell's `<>`, Python's subprocess.DEVNULL, systemd's
+    // StandardOutput=null) is a real output and input, not a closed descriptor.
+    #[cfg(target_os = "linux")]
+    {
+        sh(&d, "exec \"$0\" hash hello 1<>/dev/null").assert().code(0).stderr("");
+        sh(&d, &format!("exec \"$0\" verify - {empty} 0<>/dev/null"))
+            .assert()
+            .code(0)
+            .stdout("-: OK (single part)\n");
+    }
 }
 
 #[test]
