@@ -39,6 +39,7 @@ try:  # needs boto3, that is the virtual environment's interpreter
 
     from clients import CASES, Clients, UploadError, multipart_layout, read_remote, upload_parts  # noqa: E402
     from server import MotoServer, isolate_this_process  # noqa: E402
+    from trees import run_tree_tests  # noqa: E402
 
     IMPORT_ERROR = ""
 except ImportError as e:
@@ -85,6 +86,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="run only this file size (repeatable)")
     p.add_argument("--seed", default="etagsum", help="seed of the generated contents")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
+    p.add_argument("--trees-only", action="store_true",
+                   help="run only the tree checks: listings, inventories, shards, examples (tests/s3/trees.py)")
     return p.parse_args(argv)
 
 
@@ -165,6 +168,8 @@ class Harness:
             return
         self.start()
         cases = [c for c in CASES if not self.args.case or c.name.startswith(tuple(self.args.case))]
+        if self.args.trees_only:
+            cases = []
         sizes = self.args.size or SIZES
         for case in cases:
             if case.client not in present:
@@ -173,9 +178,13 @@ class Harness:
             for size in sizes:
                 self._guarded(f"{case.name} size={size}", self.test_upload, case, size)
             self.report.note(f"# {case.name}: {len(sizes)} uploads in {time.monotonic() - started:.0f} s")
-        if not self.args.case and not self.args.size:
+        if not self.args.case and not self.args.size and not self.args.trees_only:
             self._guarded("uneven parts", self.test_uneven_parts)
             self._guarded("server-side encryption", self.test_encryption)
+        if not self.args.case and not self.args.size:
+            started = time.monotonic()
+            run_tree_tests(self, present)
+            self.report.note(f"# tree checks in {time.monotonic() - started:.0f} s")
 
     def _guarded(self, subject: str, test, *args) -> None:
         """Run one test; a harness error is a failure of that test, not of the run."""
