@@ -208,36 +208,44 @@ def compare(args, etagsum: Path) -> int:
             shutil.rmtree(work, ignore_errors=True)
 
 
+def make_scale_data(args, root: Path, big: Path, small: Path) -> None:
+    """The files and the two listings of --scale. Run in a child process, so that the memory it
+    takes is never the measuring process's: a child inherits its parent's peak resident memory in
+    ru_maxrss (Linux counts the memory a process had when it called exec)."""
+    print(f"# {args.real} real files of {args.real_size} bytes in {root}", flush=True)
+    t = time.perf_counter()
+    real = make_files(root, args.real, args.real_size)
+    print(f"# made in {time.perf_counter() - t:.0f} s", flush=True)
+    # KEYS keys: the real files, and keys beside them that name no file (a copy not yet finished).
+    known = {k: (e, s) for k, e, s in real}
+
+    def all_entries():
+        for k in sorted((file_key(i) for i in range(args.keys)), key=str.encode):
+            e, s = known.get(k, (hashlib.md5(k.encode()).hexdigest(), args.real_size))
+            yield k, e, s
+
+    t = time.perf_counter()
+    size = write_listing(big, all_entries())
+    print(f"# listing of {args.keys} keys ({args.real} real): {size / 1e6:.0f} MB, "
+          f"written in {time.perf_counter() - t:.0f} s", flush=True)
+    write_listing(small, real)
+    warm(root)
+
+
 def scale(args, etagsum: Path) -> int:
+    import multiprocessing
+
     work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="etagsum-bench-scale-"))
-    root = work / "tree"
+    root, big, small = work / "tree", work / "list-big.json", work / "list-real.json"
     try:
-        print(f"# {args.real} real files of {args.real_size} bytes in {root}", flush=True)
-        t = time.perf_counter()
-        real = make_files(root, args.real, args.real_size)
-        print(f"# made in {time.perf_counter() - t:.0f} s", flush=True)
-
-        # KEYS keys: the real files, and keys beside them that name no file (a copy not yet finished).
-        real_keys = {k for k, _, _ in real}
-        etags = {k: (e, s) for k, e, s in real}
-
-        def all_entries():
-            keys = sorted((file_key(i) for i in range(args.keys)), key=str.encode)
-            for k in keys:
-                if k in real_keys:
-                    yield k, *etags[k]
-                else:
-                    yield k, hashlib.md5(k.encode()).hexdigest(), args.real_size
-
-        big = work / "list-big.json"
-        t = time.perf_counter()
-        size = write_listing(big, all_entries())
-        print(f"# listing of {args.keys} keys ({args.real} real): {size / 1e6:.0f} MB, "
-              f"written in {time.perf_counter() - t:.0f} s", flush=True)
-        small = work / "list-real.json"
-        write_listing(small, real)
-        warm(root)
-
+        maker = multiprocessing.get_context("fork").Process(target=make_scale_data, args=(args, root, big, small))
+        maker.start()
+        maker.join()
+        if maker.exitcode != 0:
+            sys.exit(f"bench-check: making the data failed (exit {maker.exitcode})")
+        _, _, floor = timed(["/bin/sh", "-c", "exit 0"])
+        print(f"# peak RSS of `sh -c 'exit 0'` measured the same way: {floor / 2**20:.1f} MiB "
+              "(what a child inherits from this script)", flush=True)
         ok = True
         for name, listing, want in (
             (f"{args.keys} keys, {args.keys - args.real} missing", big, 1),
