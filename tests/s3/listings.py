@@ -213,9 +213,15 @@ class ListingTests:
         aws_form.write_text(url_page.read_text().replace("%20", "+"))
 
         expected = self.expected(local)
-        for name, listing in (("merged pages", full), ("--encoding-type url", url),
-                              ("--encoding-type url --no-paginate", url_page), ("url, + for space", aws_form)):
-            run = self.etagsum.run("check", "--listing", listing, "--root", local, "--json")
+        # Nothing in the merged output says the keys are encoded: etagsum is told, as the cli was.
+        for name, listing, told in (("merged pages", full, ()),
+                                    ("--encoding-type url", url, ("--encoding-type", "url")),
+                                    ("--encoding-type url --no-paginate", url_page, ("--encoding-type", "url")),
+                                    ("url, + for space", aws_form, ("--encoding-type", "url")),
+                                    # One page says `"EncodingType": "url"` itself: reading its keys as
+                                    # they are would call every encoded name missing, a false alarm.
+                                    ("one page, not told", url_page, ())):
+            run = self.etagsum.run("check", "--listing", listing, "--root", local, *told, "--json")
             judge_json(self.report, "listing-json", f"{name}: {listing.name}", run, expected)
         run = self.etagsum.run("check", "--listing", prefix, "--root", local / "sync", "--prefix", "sync/", "--json")
         in_prefix = [e for e in expected if e.key.startswith("sync/")]
