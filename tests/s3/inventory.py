@@ -38,6 +38,7 @@ import hashlib
 import io
 import json
 import random
+import re
 import shutil
 import urllib.parse
 import uuid
@@ -428,10 +429,21 @@ class InventoryTests:
 
     def test_reports(self) -> None:
         expected = self.expected()
+        markers = sum(r.is_delete_marker for r in self.rows)
+        old = sum(not r.is_latest and not r.is_delete_marker for r in self.rows)
         for config in self.reports:
             manifest = self.manifest(config)
             run = self.etagsum.run("check", "--listing", manifest, "--root", self.local, "--json")
             judge_json(self.report, "inventory", f"{config}: {manifest.relative_to(self.work)}", run, expected)
+            if config.endswith("-all"):
+                # The summary counts what was skipped: the delete marker and the old versions.
+                said = [re.search(rf"\b{n}\b[^;,\n]*{what}", run.stderr) for n, what in
+                        ((markers, "delete marker"), (old, "old version"))]
+                if all(said):
+                    self.report.ok("inventory-skips", config, "; ".join(m.group(0) for m in said))
+                else:
+                    self.report.fail("inventory-skips", config, f"the summary does not count {markers} delete "
+                                     f"marker(s) and {old} old version(s)\n{run.describe()}")
 
     def _broken(self, name: str, config: str = "csv-all") -> tuple[Path, list[Path]]:
         """A copy of a fetched report to damage: its manifest and its data files, in manifest order."""

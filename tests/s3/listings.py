@@ -205,8 +205,11 @@ class ListingTests:
         # output keeps no `EncodingType`), and as one page (which keeps `"EncodingType": "url"`).
         url = self._save_listing("list-url.json", "--encoding-type", "url")
         url_page = self._save_listing("list-url-page.json", "--encoding-type", "url", "--no-paginate")
+        # One page without the option: botocore decoded the keys, yet the page says
+        # `"EncodingType": "url"` all the same.
+        page = self._save_listing("list-page.json", "--no-paginate")
         prefix = self._save_listing("list-prefix.json", "--prefix", "sync/")
-        self._listing_sane(full, url, url_page)
+        self._listing_sane(full, url, url_page, page)
         # AWS encodes a space as `+` where moto writes %20 (s3-facts.md section 8): the same listing in
         # AWS's form, `+` for space and %2B for `+`.
         aws_form = self.work / "list-url-plus.json"
@@ -218,9 +221,9 @@ class ListingTests:
                                     ("--encoding-type url", url, ("--encoding-type", "url")),
                                     ("--encoding-type url --no-paginate", url_page, ("--encoding-type", "url")),
                                     ("url, + for space", aws_form, ("--encoding-type", "url")),
-                                    # One page says `"EncodingType": "url"` itself: reading its keys as
-                                    # they are would call every encoded name missing, a false alarm.
-                                    ("one page, not told", url_page, ())):
+                                    # Its "EncodingType": "url" proves nothing: decoding on its word
+                                    # would make `cp/six+five.bin` `cp/six five.bin`, a false MISSING.
+                                    ("--no-paginate, keys decoded by the cli", page, ())):
             run = self.etagsum.run("check", "--listing", listing, "--root", local, *told, "--json")
             judge_json(self.report, "listing-json", f"{name}: {listing.name}", run, expected)
         run = self.etagsum.run("check", "--listing", prefix, "--root", local / "sync", "--prefix", "sync/", "--json")
@@ -233,7 +236,7 @@ class ListingTests:
         run = self.etagsum.run("check", "--listing", full, "--root", local, "--quiet")
         judge_lines(self.report, "listing-text", "--quiet", run, expected, quiet=True)
 
-    def _listing_sane(self, full: Path, url: Path, url_page: Path) -> None:
+    def _listing_sane(self, full: Path, url: Path, url_page: Path, page: Path) -> None:
         """The saved listings are what the tests assume: every object with its ETag in quotes, in
         S3's order (UTF-8 bytes), and the URL-encoded ones really encoded."""
         contents = json.loads(full.read_text())["Contents"]
@@ -242,11 +245,13 @@ class ListingTests:
         problems = []
         if got != want:
             problems.append(f"list-objects-v2 printed {got}, expected {want}")
-        for listing, marker in ((url, None), (url_page, "url")):
+        for listing, marker, encoded in ((url, None, True), (url_page, "url", True), (page, "url", False)):
             obj = json.loads(listing.read_text())
-            encoded = [c["Key"] for c in obj["Contents"]]
-            if "sync/hello%20world.txt" not in encoded or "cp/six%2Bfive.bin" not in encoded:
-                problems.append(f"{listing.name}: keys are not encoded as assumed: {encoded}")
+            keys = [c["Key"] for c in obj["Contents"]]
+            if encoded and ("sync/hello%20world.txt" not in keys or "cp/six%2Bfive.bin" not in keys):
+                problems.append(f"{listing.name}: keys are not encoded as assumed: {keys}")
+            if not encoded and keys != [o.key for o in self.listed]:
+                problems.append(f"{listing.name}: keys are not printed as they are: {keys}")
             if obj.get("EncodingType") != marker:
                 problems.append(f"{listing.name}: EncodingType {obj.get('EncodingType')!r}, assumed {marker!r}")
         if problems:
