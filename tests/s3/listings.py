@@ -304,4 +304,3 @@ class ListingTests:
             shards = [(k, self.etagsum.run("check", "--listing", full, "--root", local, "--json", "--extra",
                                            "--shard", f"{k}/{count}")) for k in range(1, count + 1)]
             judge_shards(self.report, "shards", f"--shard K/{count} --extra", whole, run.rc, shards, count)
-        self.changed_tree = local

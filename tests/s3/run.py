@@ -9,6 +9,10 @@ that was used, and never OK once one byte of the file is changed.
 Usage (after scripts/setup-test-env.sh):
     .venv/bin/python tests/s3/run.py --etagsum target/release/etagsum
 
+Then the tree checks (trees.py): `etagsum check` on list-objects-v2 listings and
+S3 Inventory reports made from buckets on the same server, shards, and the
+Kubernetes and Slurm examples; `--trees-only` runs only those.
+
 Prints one line per check and ends with `N passed, M failed`; exits 1 when a
 check failed or a component (moto, a client, the binary) is missing.
 """

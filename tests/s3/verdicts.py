@@ -164,6 +164,8 @@ def judge_json(report: Reporter, check: str, subject: str, run: Run, expected: l
     for e in want_extra:
         o = extra_by_path.get(os.path.normpath(str(e.path)))
         if o is not None:
+            if o.get("key") != e.key:
+                problems.append(f"extra {e.path}: key {o.get('key')!r}, expected {e.key!r} (PREFIX + path)")
             problems += [f"extra {e.path}: {x}" for x in _object_problems(o, e) if "remote_etag" not in x]
             if o.get("remote_etag") is not None:
                 problems.append(f"extra {e.path}: remote_etag {o.get('remote_etag')!r}, expected null")
