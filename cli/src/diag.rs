@@ -2,7 +2,7 @@
 
 /// Writes one line on standard error, or nothing when standard error cannot be written (closed,
 /// full, a broken pipe). A diagnostic is never worth a crash, and the exit status still tells;
-/// `eprintln!` would panic, and release builds abort on a panic.
+/// `eprintln!` would panic.
 macro_rules! diag {
     ($($arg:tt)*) => {{
         use std::io::Write as _;

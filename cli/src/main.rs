@@ -2,6 +2,7 @@
 //!
 //! Arguments, rendering and exit statuses. All computing is the library's.
 
+mod check;
 mod diag;
 mod escape;
 mod exit;
@@ -18,6 +19,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use etagsum::guess::{self, Guess};
+use etagsum::listing::checkfile;
 use etagsum::uploaders::{self, Uploader};
 use etagsum::{
     engine, parse_size, Etag, KernelChoice, Layout, Progress, ReadOptions, RemoteEtag, Sse, VerifyError,
@@ -82,7 +84,8 @@ fn parse_content_length(s: &str) -> Result<u64, String> {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Print the ETag S3 would give each file: `<etag>  <path>`, as md5sum prints.
+    /// Print the ETag S3 would give each file: `<etag>  <path>`, as md5sum prints; `etagsum check`
+    /// reads the output back.
     ///
     /// The default layout is the aws cli's: a single PUT below 8 MiB, 8 MiB parts from 8 MiB on
     /// (doubled for files that would need more than 10,000 parts).
@@ -93,6 +96,11 @@ enum Command {
     Verify(VerifyArgs),
     /// List every part layout that reproduces a remote ETag, and the uploaders that use it.
     Guess(GuessArgs),
+    /// Check many files at once: checkfiles written by `etagsum hash`, or a bucket listing
+    /// (`aws s3api list-objects-v2` JSON, an S3 Inventory report) against a local tree.
+    ///
+    /// Exit status: 0 all OK, 1 a mismatch, a missing or an extra file, 2 an error, 3 inconclusive.
+    Check(check::CheckArgs),
     /// Print the catalog of uploaders whose part sizes etagsum knows.
     Uploaders {
         /// One JSON object per uploader and line.
@@ -116,6 +124,10 @@ struct HashArgs {
     /// One JSON object per file and line.
     #[arg(long)]
     json: bool,
+    /// Tagged lines that record the size and the layout, `ETAG size=N part-size=P (NAME) = ETAG`,
+    /// so that `etagsum check` is definitive for multipart ETags.
+    #[arg(long, conflicts_with = "json")]
+    tag: bool,
     /// The files; `-` reads standard input.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -243,6 +255,7 @@ fn run(command: &Command, progress: bool) -> Result<Exit> {
         Command::Hash(args) => hash(args, progress),
         Command::Verify(args) => verify(args, progress),
         Command::Guess(args) => guess(args, progress),
+        Command::Check(args) => check::run(args, &read_options()?, progress),
         Command::Uploaders { json } => print_uploaders(*json),
     }
 }
@@ -354,8 +367,10 @@ fn hash(args: &HashArgs, progress: bool) -> Result<Exit> {
                         });
                         escape::add_path_bytes(&mut v, path);
                         out.print(format_args!("{v}\n"))?;
+                    } else if args.tag {
+                        out.write(&checkfile::tagged_line(&escape::raw(path), size, &layout, &etag))?;
                     } else {
-                        out.write(&file_line(format!("{etag}  ").as_bytes(), &escape::raw(path), b""))?;
+                        out.write(&checkfile::plain_line(&escape::raw(path), &etag))?;
                     }
                 }
                 Err(e) => status = status.merge(file_error(path, &format!("{e:#}"))),
@@ -484,7 +499,7 @@ fn verify(args: &VerifyArgs, progress: bool) -> Result<Exit> {
     if args.json {
         let mut fields = serde_json::Map::new();
         fields.insert("path".into(), json!(name));
-        let mut v = render::report_json(&report, path, fields);
+        let mut v = render::report_json(&report, path, None, fields);
         escape::add_path_bytes(&mut v, path);
         out.print(format_args!("{v}\n"))?;
     } else {

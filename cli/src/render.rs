@@ -2,7 +2,8 @@
 //! JSON of a report. The library decides; this module only says it.
 //!
 //! Advice is pasted into shells, so every file name in it is quoted for a POSIX shell
-//! ([`shell_quote`]); `BUCKET` and `KEY` are placeholders for the user to fill in.
+//! ([`shell_quote`]); `BUCKET` and `KEY` are placeholders for the user to fill in (`check` knows
+//! the key of a listed object and fills it in).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -152,14 +153,19 @@ pub(crate) fn reason(r: &Report) -> String {
 }
 
 /// The requests that read what the report needs, and the command that feeds each fact back, or
-/// `None` when nothing is needed.
-pub(crate) fn advice(r: &Report, path: &std::path::Path) -> Option<String> {
+/// `None` when nothing is needed. The requests name the object's key when it is known (`check`
+/// of a listing), else the placeholder `KEY`.
+pub(crate) fn advice(r: &Report, path: &std::path::Path, key: Option<&[u8]>) -> Option<String> {
     if r.needs.is_empty() {
         return None;
     }
     let name = shell_path(path);
     let etag = shell_quote(&remote_text(&r.remote_etag)).into_owned();
-    let head = "aws s3api head-object --bucket BUCKET --key KEY";
+    let key = match key.map(std::str::from_utf8) {
+        Some(Ok(k)) => shell_quote(k).into_owned(),
+        _ => "KEY".to_string(),
+    };
+    let head = format!("aws s3api head-object --bucket BUCKET --key {key}");
     let parts = match &r.remote_etag {
         RemoteEtag::Md5(e) => e.parts(),
         _ => None,
@@ -174,7 +180,7 @@ pub(crate) fn advice(r: &Report, path: &std::path::Path) -> Option<String> {
                 parts.map(|n| format!("; PartsCount should be {n}")).unwrap_or_default()
             ),
             Need::PartSizes => format!(
-                "for uneven parts, list every part's size: aws s3api get-object-attributes --bucket BUCKET --key KEY \
+                "for uneven parts, list every part's size: aws s3api get-object-attributes --bucket BUCKET --key {key} \
                  --object-attributes ObjectParts, then run: etagsum verify {name} {etag} --part-sizes \
                  <Size1>,<Size2>,..."
             ),
@@ -213,14 +219,25 @@ pub(crate) fn warning(w: &Warning, size: u64) -> String {
 
 /// The text inside the parentheses of a verdict line.
 pub(crate) fn explain(r: &Report, path: &std::path::Path) -> String {
+    explain_with(r, path, true, None)
+}
+
+/// [`explain`], naming the uploaders of a match or not (`check` prints one line per file of a
+/// tree: the layout says enough there).
+pub(crate) fn explain_with(
+    r: &Report,
+    path: &std::path::Path,
+    uploaders: bool,
+    key: Option<&[u8]>,
+) -> String {
     let mut s = match (r.verdict, &r.layout) {
         (Verdict::Match, Some(l)) => describe(l, r.size),
         _ => reason(r),
     };
-    if r.verdict == Verdict::Match && !r.uploaders.is_empty() {
+    if uploaders && r.verdict == Verdict::Match && !r.uploaders.is_empty() {
         let _ = write!(s, "; uploaders: {}", r.uploaders.join(", "));
     }
-    if let Some(a) = advice(r, path) {
+    if let Some(a) = advice(r, path, key) {
         let _ = write!(s, "; {a}");
     }
     s
@@ -241,11 +258,12 @@ pub(crate) fn layout_json(layout: Option<&Layout>, size: Option<u64>) -> Value {
     }
 }
 
-/// A report as one JSON object, with the keys of the `--json` output. `path` holds the path's
-/// fields (see the caller).
+/// A report as one JSON object, with the keys of the `--json` output. `fields` holds the path's
+/// fields (see the caller); `key` is the object's key when it is known (the advice names it).
 pub(crate) fn report_json(
     r: &Report,
     path: &std::path::Path,
+    key: Option<&[u8]>,
     mut fields: serde_json::Map<String, Value>,
 ) -> Value {
     let computed: Option<Etag> = r.computed_etag;
@@ -258,7 +276,7 @@ pub(crate) fn report_json(
     fields.insert("reason".into(), json!(reason(r)));
     fields.insert("reason_code".into(), json!(r.reason.code()));
     fields.insert("needs".into(), json!(r.needs.iter().map(|n| n.code()).collect::<Vec<_>>()));
-    fields.insert("advice".into(), json!(advice(r, path)));
+    fields.insert("advice".into(), json!(advice(r, path, key)));
     fields.insert("tried".into(), json!(r.tried));
     fields
         .insert("warnings".into(), json!(r.warnings.iter().map(|w| warning(w, r.size)).collect::<Vec<_>>()));

@@ -10,11 +10,21 @@ use etagsum::{
 };
 use md5::{Digest, Md5};
 
+mod listing;
+pub use listing::{checkfile, s3api};
+
 /// A fuzz target: panics when a property fails for this input.
 pub type Target = fn(&[u8]);
 
 /// The targets, by name.
-pub const TARGETS: [(&str, Target); 3] = [("etag", etag), ("size", size), ("verify", verify)];
+pub const TARGETS: [(&str, Target); 6] = [
+    ("etag", etag),
+    ("size", size),
+    ("verify", verify),
+    ("checkfile", checkfile),
+    ("s3api", s3api),
+    ("csv", csv),
+];
 
 /// ETag parsing: `RemoteEtag::parse` and `str::parse::<Etag>` never panic; a parsed `Etag`
 /// prints as text that parses back to the same value; a multipart ETag has at least one part;
@@ -398,5 +408,71 @@ pub fn collect(path: &Path, out: &mut Vec<std::path::PathBuf>) {
         }
     } else {
         out.push(path.to_path_buf());
+    }
+}
+
+/// The columns of the `csv` target's data file: every column etagsum reads, in AWS's order.
+const CSV_SCHEMA: &str =
+    "Bucket, Key, IsLatest, IsDeleteMarker, Size, ETag, IsMultipartUploaded, EncryptionStatus";
+
+/// The entries, the skipped rows and the error of one read of a CSV data file.
+type CsvRead = (Vec<etagsum::listing::Entry>, Result<etagsum::listing::Skipped, String>);
+
+/// Reads `bytes` as a CSV data file of bucket `b`, stopping after `stop` entries.
+fn read_csv(bytes: &[u8], gzip: bool, stop: usize) -> CsvRead {
+    use etagsum::listing::inventory::{CsvData, CsvSchema};
+    use etagsum::listing::Source as _;
+    let schema = CsvSchema::parse(CSV_SCHEMA).expect("the target's schema parses");
+    let mut entries = Vec::new();
+    let result = CsvData::new(bytes, "fuzz.csv.gz", schema).gzip(gzip).source_bucket("b").read(&mut |e| {
+        entries.push(e.expect("the CSV reader stops on errors; it gives no bad entries"));
+        if entries.len() >= stop {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    });
+    (entries, result.map_err(|e| e.to_string()))
+}
+
+/// S3 Inventory CSV data files: the bytes are one data file, gzip when they start as gzip does
+/// and plain CSV otherwise, with a fixed schema. Reading never panics; each entry says it was
+/// read at the data file, at a row after the previous entry's; an error names the file; a sink
+/// that stops after k entries gets exactly the first k and no error; plain bytes compressed into
+/// a two-member gzip stream read to the same entries and the same end.
+pub fn csv(data: &[u8]) {
+    let gzip = data.starts_with(&[0x1f, 0x8b]);
+    let (entries, result) = read_csv(data, gzip, usize::MAX);
+    let mut last = 0;
+    for e in &entries {
+        let at = e.at.as_ref().expect("an entry says where it was read");
+        assert_eq!(at.file, Path::new("fuzz.csv.gz"));
+        let row = at.line.expect("an entry has a row");
+        assert!(row > last, "row {row} after row {last}");
+        last = row;
+    }
+    if let Err(e) = &result {
+        assert!(e.starts_with("fuzz.csv.gz"), "an error that does not name the file: {e}");
+    }
+    // Stopping early: exactly k entries, the same ones, and no error.
+    if !entries.is_empty() {
+        let k = 1 + entries.len() / 2;
+        let (first, stopped) = read_csv(data, gzip, k);
+        assert_eq!(first.len(), k, "a sink that stops after {k} entries got {}", first.len());
+        assert_eq!(first[..], entries[..k]);
+        assert!(stopped.is_ok(), "an error after the sink stopped: {stopped:?}");
+    }
+    // The same CSV through gzip (in two members) reads the same.
+    if !gzip {
+        let mut compressed = Vec::new();
+        let half = data.len() / 2;
+        for piece in [&data[..half], &data[half..]] {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut enc, piece).expect("writing to memory");
+            compressed.extend(enc.finish().expect("writing to memory"));
+        }
+        let (g_entries, g_result) = read_csv(&compressed, true, usize::MAX);
+        assert_eq!(g_entries, entries, "the gzip stream reads other entries");
+        assert_eq!(g_result, result, "the gzip stream reads to another end");
     }
 }

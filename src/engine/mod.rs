@@ -399,7 +399,8 @@ pub fn open(path: &Path) -> Result<(File, Option<u64>), EngineError> {
 }
 
 /// The size of a regular file that reports `len` bytes, or `None` when that is not what it holds.
-fn trusted_size(file: &File, len: u64) -> Result<Option<u64>, EngineError> {
+/// (Also for files opened beneath a listing's root, which are not opened by path.)
+pub(crate) fn trusted_size(file: &File, len: u64) -> Result<Option<u64>, EngineError> {
     if is_synthetic(file) {
         return Ok(None);
     }

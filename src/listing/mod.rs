@@ -26,8 +26,8 @@ pub mod root;
 pub mod s3api;
 pub mod shard;
 
-pub use check::{check, CheckOptions, CheckSummary, Checked, Outcome};
-pub use root::{KeyError, Root};
+pub use check::{check, CheckError, CheckOptions, CheckSummary, Checked, Counts, Kind, Outcome};
+pub use root::{open_plain, FileKind, KeyError, LocalFile, OpenError, RelPath, Root};
 pub use shard::{Shard, ShardError};
 
 /// One object a listing names, or one line of a checkfile.
