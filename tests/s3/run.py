@@ -9,6 +9,10 @@ that was used, and never OK once one byte of the file is changed.
 Usage (after scripts/setup-test-env.sh):
     .venv/bin/python tests/s3/run.py --etagsum target/release/etagsum
 
+Then the tree checks (trees.py): `etagsum check` on list-objects-v2 listings and
+S3 Inventory reports made from buckets on the same server, shards, and the
+Kubernetes and Slurm examples; `--trees-only` runs only those.
+
 Prints one line per check and ends with `N passed, M failed`; exits 1 when a
 check failed or a component (moto, a client, the binary) is missing.
 """
@@ -39,6 +43,7 @@ try:  # needs boto3, that is the virtual environment's interpreter
 
     from clients import CASES, Clients, UploadError, multipart_layout, read_remote, upload_parts  # noqa: E402
     from server import MotoServer, isolate_this_process  # noqa: E402
+    from trees import run_tree_tests  # noqa: E402
 
     IMPORT_ERROR = ""
 except ImportError as e:
@@ -85,6 +90,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="run only this file size (repeatable)")
     p.add_argument("--seed", default="etagsum", help="seed of the generated contents")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
+    p.add_argument("--trees-only", action="store_true",
+                   help="run only the tree checks: listings, inventories, shards, examples (tests/s3/trees.py)")
     return p.parse_args(argv)
 
 
@@ -165,6 +172,8 @@ class Harness:
             return
         self.start()
         cases = [c for c in CASES if not self.args.case or c.name.startswith(tuple(self.args.case))]
+        if self.args.trees_only:
+            cases = []
         sizes = self.args.size or SIZES
         for case in cases:
             if case.client not in present:
@@ -173,9 +182,13 @@ class Harness:
             for size in sizes:
                 self._guarded(f"{case.name} size={size}", self.test_upload, case, size)
             self.report.note(f"# {case.name}: {len(sizes)} uploads in {time.monotonic() - started:.0f} s")
-        if not self.args.case and not self.args.size:
+        if not self.args.case and not self.args.size and not self.args.trees_only:
             self._guarded("uneven parts", self.test_uneven_parts)
             self._guarded("server-side encryption", self.test_encryption)
+        if not self.args.case and not self.args.size:
+            started = time.monotonic()
+            run_tree_tests(self, present)
+            self.report.note(f"# tree checks in {time.monotonic() - started:.0f} s")
 
     def _guarded(self, subject: str, test, *args) -> None:
         """Run one test; a harness error is a failure of that test, not of the run."""
