@@ -2,7 +2,7 @@
 # Prepare what the S3 end-to-end harness (tests/s3/run.py) needs:
 #   - .venv/ at the repository root with tests/s3/requirements.txt installed
 #     (moto's S3 server, boto3, the aws cli, s3cmd);
-#   - rclone on PATH (from Debian's packages when missing).
+#   - rclone and jq on PATH (from Debian's packages when missing).
 #
 # Idempotent: a stamp file in .venv/ holds the hash of the requirements and the
 # interpreter's version, and the install is skipped while both are unchanged.
@@ -61,25 +61,32 @@ setup_venv() {
     log "virtual environment ready"
 }
 
-setup_rclone() {
-    if command -v rclone >/dev/null 2>&1; then
-        log "rclone found: $(rclone version 2>/dev/null | head -n 1)"
+# Installs Debian package $1 when its command $2 is missing (rclone for the uploads, jq for the
+# shard-merging example the tree checks run).
+setup_apt_tool() {
+    local package="$1" command="$2"
+    if command -v "$command" >/dev/null 2>&1; then
+        log "$command found: $("$command" --version 2>/dev/null | head -n 1)"
         return
     fi
-    command -v apt-get >/dev/null 2>&1 || die "rclone is not on PATH and apt-get is not available to install it"
+    command -v apt-get >/dev/null 2>&1 || die "$command is not on PATH and apt-get is not available to install it"
     local sudo=()
     if [[ "$(id -u)" -ne 0 ]]; then
-        command -v sudo >/dev/null 2>&1 || die "rclone is not on PATH; installing it needs root or sudo"
+        command -v sudo >/dev/null 2>&1 || die "$command is not on PATH; installing it needs root or sudo"
         sudo=(sudo -n)
     fi
-    log "installing rclone with apt-get"
+    log "installing $package with apt-get"
     export DEBIAN_FRONTEND=noninteractive
-    "${sudo[@]}" apt-get update -qq || die "apt-get update failed"
-    "${sudo[@]}" apt-get install -y -qq --no-install-recommends rclone >/dev/null ||
-        die "apt-get install rclone failed"
-    command -v rclone >/dev/null 2>&1 || die "rclone still not on PATH after apt-get install"
-    log "rclone installed: $(rclone version 2>/dev/null | head -n 1)"
+    if [[ -z "${apt_updated:-}" ]]; then
+        "${sudo[@]}" apt-get update -qq || die "apt-get update failed"
+        apt_updated=1
+    fi
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$package" >/dev/null ||
+        die "apt-get install $package failed"
+    command -v "$command" >/dev/null 2>&1 || die "$command still not on PATH after apt-get install $package"
+    log "$package installed: $("$command" --version 2>/dev/null | head -n 1)"
 }
 
 setup_venv
-setup_rclone
+setup_apt_tool rclone rclone
+setup_apt_tool jq jq
