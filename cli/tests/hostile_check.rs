@@ -1,0 +1,131 @@
+//! `etagsum check` used carelessly or with hostile input: a listing
+//! or checkfile that is no listing at all (endless, binary, UTF-16, a key of megabytes). Each
+//! must end with a clear message and the right status, never a false alarm, never all memory.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use assert_cmd::Command;
+
+const HELLO_MD5: &str = "5d41402abc4b2a76b9719d911017c592";
+const EMPTY_MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
+
+struct Dir {
+    dir: tempfile::TempDir,
+}
+
+impl Dir {
+    fn new() -> Dir {
+        Dir { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn file(&self, name: impl AsRef<Path>, content: &[u8]) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+fn run(dir: &Dir, args: &[&str]) -> Output {
+    Command::cargo_bin("etagsum")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(args)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A list-objects-v2 listing of `(key, size, md5)`.
+fn listing(objects: &[(&str, u64, &str)]) -> String {
+    let contents: Vec<serde_json::Value> = objects
+        .iter()
+        .map(|(k, s, e)| serde_json::json!({"Key": k, "Size": s, "ETag": format!("\"{e}\"")}))
+        .collect();
+    serde_json::json!({ "Contents": contents, "RequestCharged": null, "Prefix": "" }).to_string()
+}
+
+#[test]
+fn a_key_of_megabytes_stops_the_listing_without_taking_its_size_in_memory() {
+    let d = Dir::new();
+    d.file("root/a", b"hello");
+    let huge = "k".repeat(4 << 20);
+    d.file("key.json", listing(&[("a", 5, HELLO_MD5), (&huge, 5, HELLO_MD5)]).as_bytes());
+    let out = run(&d, &["check", "--listing", "key.json", "--root", "root"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "root/a: OK (single part)\n");
+    let err = text(&out.stderr);
+    assert!(err.contains("key.json:1: an object of \"Contents\" runs over 1048576 bytes of JSON"), "{err}");
+
+    // A field name of megabytes, which the parser would keep whole too.
+    let name = format!("{{\"{}\": 1, \"Contents\": []}}", "f".repeat(4 << 20));
+    d.file("name.json", name.as_bytes());
+    let out = run(&d, &["check", "--listing", "name.json", "--root", "root"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("a field name runs over 1048576 bytes of JSON"), "{out:?}");
+
+    // An ignored field of megabytes is read through, not kept: no error.
+    let owner = format!(
+        "{{\"Contents\": [{{\"Key\": \"a\", \"Size\": 5, \"ETag\": \"{HELLO_MD5}\"}}], \"Owner\": \"{}\"}}",
+        "o".repeat(4 << 20)
+    );
+    d.file("owner.json", owner.as_bytes());
+    let out = run(&d, &["check", "--listing", "owner.json", "--root", "root"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
+
+#[test]
+fn a_utf16_checkfile_says_so() {
+    let d = Dir::new();
+    d.file("hello", b"hello");
+    let line = format!("{HELLO_MD5}  hello\r\n");
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(line.encode_utf16().flat_map(u16::to_le_bytes));
+    d.file("sums.txt", &utf16);
+    d.file("good.txt", line.as_bytes());
+    let out = run(&d, &["check", "sums.txt", "good.txt"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(text(&out.stdout), "hello: OK (single part)\n");
+    assert!(text(&out.stderr).contains("sums.txt:1: the file is UTF-16"), "{out:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn endless_and_binary_checkfiles_end_and_the_next_checkfile_is_checked() {
+    let d = Dir::new();
+    d.file("hello", b"hello");
+    d.file("good.txt", format!("{HELLO_MD5}  hello\n").as_bytes());
+    // Binary garbage of 2 MB with a line end every 100 bytes or so.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let garbage: Vec<u8> = (0..2_000_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if x % 100 == 0 {
+                b'\n'
+            } else {
+                x as u8
+            }
+        })
+        .collect();
+    d.file("binary.bin", &garbage);
+    let out = run(&d, &["check", "/dev/zero", "binary.bin", "/dev/urandom", "good.txt"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("/dev/zero:1: the line runs on for more than 1073741824 bytes"), "{err}");
+    assert!(err.contains("lines are not checksum lines"), "{err}");
+    assert!(err.contains("binary.bin:"), "{err}");
+    assert!(err.contains("/dev/urandom:"), "{err}");
+    assert!(text(&out.stdout).ends_with("\nhello: OK (single part)\n"), "{}", text(&out.stdout));
+}
