@@ -43,8 +43,9 @@ pub(crate) struct CheckArgs {
     /// and no symlink opens a file outside it.
     #[arg(long, value_name = "DIR", requires = "listing", conflicts_with = "checkfiles")]
     root: Option<PathBuf>,
-    /// Check only keys that start with P, and cut P off before joining the key to DIR (other
-    /// keys are skipped and counted).
+    /// Check only keys under the folder P, and cut P off before joining the key to DIR (other
+    /// keys are skipped and counted). P names a folder: `data` is read as `data/`, as `aws s3
+    /// sync s3://BUCKET/data DIR` reads it.
     #[arg(long, value_name = "P", requires = "listing", conflicts_with = "checkfiles")]
     prefix: Option<OsString>,
     /// The keys of the listing are URL-encoded: it was made with `aws s3api list-objects-v2
@@ -131,6 +132,11 @@ pub(crate) fn run(args: &CheckArgs, read: &ReadOptions, progress: bool) -> Resul
             opts.root = Some(opened);
             opts.prefix =
                 args.prefix.as_ref().map(|p| escape::raw(Path::new(p)).into_owned()).unwrap_or_default();
+            // What is left of a key is a path beneath DIR, so the prefix is a folder: cut off
+            // `data` alone, `data/x` would be `/x` and `database` would be `base`.
+            if !opts.prefix.is_empty() && !opts.prefix.ends_with(b"/") {
+                opts.prefix.push(b'/');
+            }
             opts.extra = args.extra;
             opts.shard = args.shard;
             let encoding = match args.encoding_type.as_deref() {
@@ -161,7 +167,7 @@ pub(crate) fn run(args: &CheckArgs, read: &ReadOptions, progress: bool) -> Resul
             if tally.under_prefix == 0 && tally.summary.outside_prefix > 0 {
                 diag!(
                     "etagsum: no key of the listing starts with the prefix {}: nothing was checked",
-                    shown(Path::new(args.prefix.as_deref().unwrap_or_default()))
+                    shown(Path::new(&escape_os(&opts.prefix)))
                 );
                 tally.status = tally.status.merge(Exit::Error);
             }
@@ -367,7 +373,8 @@ fn drive<S: Source + Send>(
     // The outcomes were counted as they came; the summary adds what was skipped.
     if let Ok(s) = &result {
         add_summary(&mut tally.summary, s);
-        tally.under_prefix += s.counts.total() + s.other_shards + s.folder_markers;
+        // Extra files are no keys: a prefix that names none is a mistake, even with --extra.
+        tally.under_prefix += s.counts.total() - s.counts.extra + s.other_shards + s.folder_markers;
     }
     result.map(|_| ())
 }

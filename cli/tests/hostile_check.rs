@@ -1,4 +1,4 @@
-//! `etagsum check` used carelessly or with hostile input: a listing
+//! `etagsum check` used carelessly or with hostile input: a prefix without its slash, a listing
 //! or checkfile that is no listing at all (endless, binary, UTF-16, a key of megabytes). Each
 //! must end with a clear message and the right status, never a false alarm, never all memory.
 
@@ -53,6 +53,50 @@ fn listing(objects: &[(&str, u64, &str)]) -> String {
         .map(|(k, s, e)| serde_json::json!({"Key": k, "Size": s, "ETag": format!("\"{e}\"")}))
         .collect();
     serde_json::json!({ "Contents": contents, "RequestCharged": null, "Prefix": "" }).to_string()
+}
+
+#[test]
+fn a_prefix_without_its_slash_names_the_folder() {
+    let d = Dir::new();
+    d.file("root/x", b"hello");
+    d.file(
+        "list.json",
+        listing(&[
+            ("data/x", 5, HELLO_MD5),
+            ("data", 5, HELLO_MD5),
+            ("database", 5, HELLO_MD5),
+            ("data/", 0, EMPTY_MD5),
+        ])
+        .as_bytes(),
+    );
+    // `--prefix data` is the folder `data/`: `data/x` is `root/x`, not the absolute `/x`, and
+    // `database` is no `root/base`; nothing is extra.
+    for prefix in ["data", "data/"] {
+        let out =
+            run(&d, &["check", "--listing", "list.json", "--root", "root", "--prefix", prefix, "--extra"]);
+        assert_eq!(out.status.code(), Some(0), "{prefix}: {out:?}");
+        assert_eq!(text(&out.stdout), "root/x: OK (single part)\n", "{prefix}");
+        assert!(text(&out.stderr).contains("skipped 2 keys outside the prefix, 1 folder marker"), "{out:?}");
+    }
+}
+
+#[test]
+fn a_prefix_that_names_no_key_reports_no_extra_files() {
+    let d = Dir::new();
+    d.file("root/x", b"hello");
+    d.file("list.json", listing(&[("data/x", 5, HELLO_MD5)]).as_bytes());
+    for prefix in ["dat", "daat/", "data//"] {
+        let out =
+            run(&d, &["check", "--listing", "list.json", "--root", "root", "--prefix", prefix, "--extra"]);
+        assert_eq!(out.status.code(), Some(2), "{prefix}: {out:?}");
+        assert_eq!(text(&out.stdout), "", "{prefix}: every file would be a false EXTRA");
+        assert!(text(&out.stderr).contains("no key of the listing starts with the prefix"), "{out:?}");
+    }
+    // An empty listing names no key: then every file is extra indeed.
+    d.file("empty.json", listing(&[]).as_bytes());
+    let out = run(&d, &["check", "--listing", "empty.json", "--root", "root", "--prefix", "data", "--extra"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(text(&out.stdout), "root/x: EXTRA\n");
 }
 
 #[test]
