@@ -224,6 +224,18 @@ fn check_listing(
         let pages = ListObjectsV2::new(io::stdin(), "-").key_encoding(encoding);
         return drive(Paged { pages, truncated }, opts, read, bar, printer, tally);
     }
+    // A pipe (`--listing <(aws s3api list-objects-v2 ...)`) or a device can be read only once:
+    // sniffing its first bytes would take them from the listing, and a second reader (the
+    // count ahead) would take the rest. It is read once, as list-objects-v2 JSON: an inventory
+    // manifest has its data files beside it, which a pipe has not.
+    let meta = std::fs::metadata(listing)
+        .map_err(|source| ListingError::Io { path: listing.to_path_buf(), source })?;
+    if !meta.is_file() && !meta.is_dir() {
+        let file =
+            File::open(listing).map_err(|source| ListingError::Io { path: listing.to_path_buf(), source })?;
+        let pages = ListObjectsV2::new(file, listing).key_encoding(encoding);
+        return drive(Paged { pages, truncated }, opts, read, bar, printer, tally);
+    }
     let format = listing::sniff(listing)?;
     let open = || -> Result<Box<dyn SendSource>, ListingError> {
         Ok(match format {

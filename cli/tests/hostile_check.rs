@@ -173,3 +173,38 @@ fn endless_and_binary_checkfiles_end_and_the_next_checkfile_is_checked() {
     assert!(err.contains("/dev/urandom:"), "{err}");
     assert!(text(&out.stdout).ends_with("\nhello: OK (single part)\n"), "{}", text(&out.stdout));
 }
+
+/// `--listing <(aws s3api list-objects-v2 ...)`: the listing is a pipe, which can be read once.
+#[cfg(unix)]
+#[test]
+fn a_listing_from_a_pipe_is_read_once_and_whole() {
+    let d = Dir::new();
+    d.file("root/a", b"hello");
+    // Longer than the 4 KiB that telling the formats apart would read ahead.
+    let mut objects = vec![("a", 5, HELLO_MD5)];
+    let names: Vec<String> = (0..200).map(|i| format!("gone/{i:04}")).collect();
+    objects.extend(names.iter().map(|n| (n.as_str(), 5, HELLO_MD5)));
+    d.file("list.json", listing(&objects).as_bytes());
+    let script = "exec \"$0\" check --listing <(cat list.json) --root root --quiet";
+    let out = std::process::Command::new("bash")
+        .current_dir(d.path())
+        .args(["-c", script, assert_cmd::cargo::cargo_bin("etagsum").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("etagsum: 1 OK, 200 MISSING"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_listing_that_is_no_json_says_what_was_expected() {
+    let d = Dir::new();
+    std::fs::create_dir(d.path().join("root")).unwrap();
+    d.file("garbage.bin", b"\x00\x01PK\x03\x04 not json");
+    let out = run(&d, &["check", "--listing", "garbage.bin", "--root", "root"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        text(&out.stderr).contains("garbage.bin:1: column 1: expected value: expected the JSON object that aws s3api list-objects-v2 prints"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -199,6 +199,14 @@ impl<R: Read> ListObjectsV2<R> {
                             "column {column}: after the listing's JSON, {message}: expected nothing more but white space, \
                              or another page's JSON object"
                         )
+                    } else if !state.entered
+                        && state.summary.pages == 0
+                        && e.classify() == serde_json::error::Category::Syntax
+                    {
+                        format!(
+                            "{column}: {message}: expected the JSON object that aws s3api list-objects-v2 prints; \
+                             is this a listing?"
+                        )
                     } else {
                         format!("{column}: {message}")
                     };
