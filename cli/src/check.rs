@@ -266,15 +266,23 @@ fn check_checkfile(
         drive(source, opts, read, bar, printer, tally)?;
         return Ok(());
     }
-    let open = || -> Result<Box<dyn SendSource>> {
+    let open = || -> Result<(Box<dyn SendSource>, bool)> {
         let file = File::open(name).with_context(|| shown(name))?;
-        if file.metadata().with_context(|| shown(name))?.is_dir() {
+        let meta = file.metadata().with_context(|| shown(name))?;
+        if meta.is_dir() {
             anyhow::bail!("{}: is a directory, not a checkfile", shown(name));
         }
-        Ok(Box::new(Checkfile::new(BufReader::new(file), name)))
+        Ok((Box::new(Checkfile::new(BufReader::new(file), name)), meta.is_file()))
     };
-    let source = open()?;
-    with_counter(bar, opts, || open().ok(), || drive(source, opts, read, bar, printer, tally))?;
+    let (source, regular) = open()?;
+    // A pipe (`etagsum check <(...)`) or a device can be read only once: a second reader
+    // counting ahead would take lines from the check, which would never see them.
+    if !regular {
+        drive(source, opts, read, bar, printer, tally)?;
+        return Ok(());
+    }
+    let second = || open().ok().filter(|(_, regular)| *regular).map(|(source, _)| source);
+    with_counter(bar, opts, second, || drive(source, opts, read, bar, printer, tally))?;
     Ok(())
 }
 

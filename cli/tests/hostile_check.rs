@@ -208,3 +208,34 @@ fn a_listing_that_is_no_json_says_what_was_expected() {
         text(&out.stderr)
     );
 }
+
+/// `etagsum check <(...)` on a terminal: the progress bar's count ahead must not read the pipe
+/// too, taking lines that the check would then never see (lines of 64 bytes split evenly
+/// between the two readers: half the files unchecked, and the run said all OK).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_checkfile_from_a_pipe_on_a_terminal_is_checked_whole() {
+    let d = Dir::new();
+    let mut sums = String::new();
+    for i in 0..3000 {
+        // `HEX  ` + 29 bytes of name + newline: 64 bytes a line.
+        let name = format!("files/f{i:022}");
+        let content = format!("{i}");
+        d.file(&name, content.as_bytes());
+        let md5 = etagsum::Md5Digest::of(content.as_bytes()).to_string();
+        sums.push_str(&format!("{md5}  {name}\n"));
+    }
+    assert_eq!(sums.len(), 3000 * 64);
+    d.file("sums.txt", sums.as_bytes());
+    let bin = assert_cmd::cargo::cargo_bin("etagsum");
+    // `script` gives the run a terminal, so that the bar is drawn.
+    let inner = format!("{} check <(cat sums.txt) --quiet", bin.display());
+    let out = std::process::Command::new("script")
+        .current_dir(d.path())
+        .args(["-qec", &format!("bash -c '{inner}'"), "/dev/null"])
+        .output()
+        .expect("`script` (util-linux) runs the check on a terminal");
+    let all = text(&out.stdout);
+    assert!(all.contains("etagsum: 3,000 OK;"), "{}", &all[all.len().saturating_sub(500)..]);
+    assert_eq!(out.status.code(), Some(0), "{}", &all[all.len().saturating_sub(500)..]);
+}
