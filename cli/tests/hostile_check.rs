@@ -156,7 +156,7 @@ fn endless_and_binary_checkfiles_end_and_the_next_checkfile_is_checked() {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            if x % 100 == 0 {
+            if x.is_multiple_of(100) {
                 b'\n'
             } else {
                 x as u8
