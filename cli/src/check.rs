@@ -43,8 +43,9 @@ pub(crate) struct CheckArgs {
     /// and no symlink opens a file outside it.
     #[arg(long, value_name = "DIR", requires = "listing", conflicts_with = "checkfiles")]
     root: Option<PathBuf>,
-    /// Check only keys that start with P, and cut P off before joining the key to DIR (other
-    /// keys are skipped and counted).
+    /// Check only keys under the folder P, and cut P off before joining the key to DIR (other
+    /// keys are skipped and counted). P names a folder: `data` is read as `data/`, as `aws s3
+    /// sync s3://BUCKET/data DIR` reads it.
     #[arg(long, value_name = "P", requires = "listing", conflicts_with = "checkfiles")]
     prefix: Option<OsString>,
     /// The keys of the listing are URL-encoded: it was made with `aws s3api list-objects-v2
@@ -131,6 +132,11 @@ pub(crate) fn run(args: &CheckArgs, read: &ReadOptions, progress: bool) -> Resul
             opts.root = Some(opened);
             opts.prefix =
                 args.prefix.as_ref().map(|p| escape::raw(Path::new(p)).into_owned()).unwrap_or_default();
+            // What is left of a key is a path beneath DIR, so the prefix is a folder: cut off
+            // `data` alone, `data/x` would be `/x` and `database` would be `base`.
+            if !opts.prefix.is_empty() && !opts.prefix.ends_with(b"/") {
+                opts.prefix.push(b'/');
+            }
             opts.extra = args.extra;
             opts.shard = args.shard;
             let encoding = match args.encoding_type.as_deref() {
@@ -161,7 +167,7 @@ pub(crate) fn run(args: &CheckArgs, read: &ReadOptions, progress: bool) -> Resul
             if tally.under_prefix == 0 && tally.summary.outside_prefix > 0 {
                 diag!(
                     "etagsum: no key of the listing starts with the prefix {}: nothing was checked",
-                    shown(Path::new(args.prefix.as_deref().unwrap_or_default()))
+                    shown(Path::new(&escape_os(&opts.prefix)))
                 );
                 tally.status = tally.status.merge(Exit::Error);
             }
@@ -218,6 +224,18 @@ fn check_listing(
         let pages = ListObjectsV2::new(io::stdin(), "-").key_encoding(encoding);
         return drive(Paged { pages, truncated }, opts, read, bar, printer, tally);
     }
+    // A pipe (`--listing <(aws s3api list-objects-v2 ...)`) or a device can be read only once:
+    // sniffing its first bytes would take them from the listing, and a second reader (the
+    // count ahead) would take the rest. It is read once, as list-objects-v2 JSON: an inventory
+    // manifest has its data files beside it, which a pipe has not.
+    let meta = std::fs::metadata(listing)
+        .map_err(|source| ListingError::Io { path: listing.to_path_buf(), source })?;
+    if !meta.is_file() && !meta.is_dir() {
+        let file =
+            File::open(listing).map_err(|source| ListingError::Io { path: listing.to_path_buf(), source })?;
+        let pages = ListObjectsV2::new(file, listing).key_encoding(encoding);
+        return drive(Paged { pages, truncated }, opts, read, bar, printer, tally);
+    }
     let format = listing::sniff(listing)?;
     let open = || -> Result<Box<dyn SendSource>, ListingError> {
         Ok(match format {
@@ -248,15 +266,23 @@ fn check_checkfile(
         drive(source, opts, read, bar, printer, tally)?;
         return Ok(());
     }
-    let open = || -> Result<Box<dyn SendSource>> {
+    let open = || -> Result<(Box<dyn SendSource>, bool)> {
         let file = File::open(name).with_context(|| shown(name))?;
-        if file.metadata().with_context(|| shown(name))?.is_dir() {
+        let meta = file.metadata().with_context(|| shown(name))?;
+        if meta.is_dir() {
             anyhow::bail!("{}: is a directory, not a checkfile", shown(name));
         }
-        Ok(Box::new(Checkfile::new(BufReader::new(file), name)))
+        Ok((Box::new(Checkfile::new(BufReader::new(file), name)), meta.is_file()))
     };
-    let source = open()?;
-    with_counter(bar, opts, || open().ok(), || drive(source, opts, read, bar, printer, tally))?;
+    let (source, regular) = open()?;
+    // A pipe (`etagsum check <(...)`) or a device can be read only once: a second reader
+    // counting ahead would take lines from the check, which would never see them.
+    if !regular {
+        drive(source, opts, read, bar, printer, tally)?;
+        return Ok(());
+    }
+    let second = || open().ok().filter(|(_, regular)| *regular).map(|(source, _)| source);
+    with_counter(bar, opts, second, || drive(source, opts, read, bar, printer, tally))?;
     Ok(())
 }
 
@@ -367,7 +393,8 @@ fn drive<S: Source + Send>(
     // The outcomes were counted as they came; the summary adds what was skipped.
     if let Ok(s) = &result {
         add_summary(&mut tally.summary, s);
-        tally.under_prefix += s.counts.total() + s.other_shards + s.folder_markers;
+        // Extra files are no keys: a prefix that names none is a mistake, even with --extra.
+        tally.under_prefix += s.counts.total() - s.counts.extra + s.other_shards + s.folder_markers;
     }
     result.map(|_| ())
 }

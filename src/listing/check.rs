@@ -57,7 +57,9 @@ pub struct CheckOptions {
     /// not start with it are skipped (and counted).
     pub prefix: Vec<u8>,
     /// Also report the files under the root that the listing does not name (after the listed
-    /// objects). Only with a root; ignored without one.
+    /// objects). Only with a root; ignored without one. Not when keys were listed but none
+    /// starts with the prefix: the prefix is then a mistake, not an empty folder, and every file
+    /// would be a false alarm.
     pub extra: bool,
     /// Check only the keys of this shard.
     pub shard: Option<Shard>,
@@ -423,7 +425,10 @@ pub fn check<S: Source + Send>(
         run.stopped = true;
     }
     let skipped = result?;
-    if extra && !run.stopped {
+    let s = &run.summary;
+    let prefix_names_nothing =
+        s.outside_prefix > 0 && s.counts.total() == 0 && s.other_shards == 0 && s.folder_markers == 0;
+    if extra && !run.stopped && !prefix_names_nothing {
         run.extras();
     }
     let mut summary = run.summary;

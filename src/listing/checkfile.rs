@@ -48,6 +48,13 @@
 //! ([`ListingError::Io`]). Memory is bounded by [`MAX_LINE`]: a longer line is skipped to its end
 //! without being kept.
 //!
+//! **Not a checkfile.** Two things stop the reading with a [`ListingError::Format`], so that a
+//! file that is no checkfile at all (`/dev/zero`, `/dev/urandom`, a binary file named by
+//! mistake) ends the run instead of running it forever: a line that runs on for [`SKIP_MAX`]
+//! bytes without a line end, and more than [`BAD_MAX`] bad lines when fewer than one line in
+//! ten was read well. A file that starts with a UTF-16 byte order mark (Windows PowerShell 5
+//! writes `>` redirections so) is refused at once, saying so.
+//!
 //! **Windows line endings.** A carriage return at the very end of a line is dropped before the
 //! line is read, as GNU md5sum does since coreutils 9.0, so that a checkfile saved on Windows
 //! reads the same. No name written by etagsum (or by md5sum since 9.0) loses a byte to this: a
@@ -73,6 +80,14 @@ use crate::layout::Layout;
 /// part sizes takes about 110 KB.
 pub const MAX_LINE: usize = 1 << 20;
 
+/// The most bytes of one line skipped: a line that runs longer is no line of a checkfile, and the
+/// file is not read further (`/dev/zero` has no line end).
+pub const SKIP_MAX: u64 = 1 << 30;
+
+/// Bad lines read before the file may be judged no checkfile (when fewer than one line in ten
+/// was good): a checkfile with a few bad lines is read to its end, `/dev/urandom` is not.
+pub const BAD_MAX: u64 = 1000;
+
 /// What a tagged line's attributes may be, for messages.
 const TAGGED_FORM: &str =
     "`ETAG [size=BYTES] [part-size=BYTES | part-sizes=BYTES,BYTES,... | single] (NAME) = ETAG`";
@@ -97,6 +112,15 @@ impl<R: BufRead> Source for Checkfile<R> {
         let mut skipped = Skipped::default();
         let mut buf = Vec::new();
         let mut number = 0u64;
+        let (mut good, mut bad) = (0u64, 0u64);
+        let head = self.reader.fill_buf().map_err(io_err)?;
+        if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
+            return Err(ListingError::format(
+                At { file: self.name.clone(), line: Some(1) },
+                "the file is UTF-16 (Windows PowerShell 5 writes `>` redirections so); save the checkfile as \
+                 UTF-8, e.g. `etagsum hash ... | Out-File -Encoding utf8 sums.txt`",
+            ));
+        }
         loop {
             buf.clear();
             // `take` bounds the line in memory: one byte more than the limit tells a line that is
@@ -111,7 +135,16 @@ impl<R: BufRead> Source for Checkfile<R> {
                 buf.pop();
                 parse_line(&buf, number == 1)
             } else if buf.len() > MAX_LINE {
-                self.reader.skip_until(b'\n').map_err(io_err)?;
+                let skipped = (&mut self.reader).take(SKIP_MAX).skip_until(b'\n').map_err(io_err)?;
+                if skipped as u64 == SKIP_MAX {
+                    return Err(ListingError::format(
+                        At { file: self.name.clone(), line: Some(number) },
+                        format!(
+                            "the line runs on for more than {SKIP_MAX} bytes without a line end: \
+                             expected a checkfile, lines of `etagsum hash` (is this a binary file?)"
+                        ),
+                    ));
+                }
                 Err(format!(
                     "the line is longer than {MAX_LINE} bytes; a checkfile line holds an ETag, a few attributes and one file name"
                 ))
@@ -125,13 +158,27 @@ impl<R: BufRead> Source for Checkfile<R> {
                     continue;
                 }
                 Ok(Some(mut entry)) => {
+                    good += 1;
                     entry.at = Some(at);
                     Ok(entry)
                 }
-                Err(what) => Err(BadEntry { at, what }),
+                Err(what) => {
+                    bad += 1;
+                    Err(BadEntry { at, what })
+                }
             };
             if sink(item).is_break() {
                 break;
+            }
+            if bad > BAD_MAX && bad > good.saturating_mul(9) {
+                return Err(ListingError::format(
+                    At { file: self.name.clone(), line: Some(number) },
+                    format!(
+                        "{bad} of the first {number} lines are not checksum lines, and only {good} are: \
+                         expected a checkfile, lines of `etagsum hash` (is this a binary file?); \
+                         the lines after this one were not read"
+                    ),
+                ));
             }
         }
         Ok(skipped)

@@ -59,6 +59,10 @@
 //! object of `Contents` to the sink as soon as its closing brace is read, and nothing of it is
 //! kept afterwards. Memory does not grow with the listing (a million keys are about 250 MB of
 //! JSON); it holds one object and a read buffer. When the sink breaks, reading stops at once.
+//! One object of `Contents` (or `Versions`), and one field name, may take at most
+//! [`OBJECT_MAX`] bytes of JSON: the parser keeps a string whole before it hands it over, so a
+//! hostile listing with a key of gigabytes would otherwise take gigabytes of memory. A longer
+//! one is a [`ListingError::Format`].
 
 use std::cell::Cell;
 use std::fmt;
@@ -68,6 +72,11 @@ use std::path::PathBuf;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::{At, BadEntry, Entry, ListingError, Sink, Skipped, Source};
+
+/// The most bytes of JSON one object of `Contents` (or `Versions`), or one field name, may take.
+/// What the aws cli prints for an object is well under 10 KB: a key is at most 1,024 bytes of
+/// UTF-8 (6 KB escaped as `\u00XX`), and the other fields are short.
+pub const OBJECT_MAX: u64 = 1 << 20;
 
 /// How the keys of a listing are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -121,7 +130,8 @@ impl<R: Read> ListObjectsV2<R> {
     pub fn read_listing(self, sink: &mut Sink<'_>) -> Result<Summary, ListingError> {
         let newlines = Cell::new(0);
         let seen = Cell::new(false);
-        let mut input = Tracked::new(self.reader, &newlines, &seen);
+        let budget = Budget::default();
+        let mut input = Tracked::new(self.reader, &newlines, &seen, &budget);
         let at = |line: u64| At { file: self.name.clone(), line: Some(line) };
         match input.skip_bom() {
             Ok(Bom::Utf8 | Bom::None) => {}
@@ -139,6 +149,7 @@ impl<R: Read> ListObjectsV2<R> {
             name: &self.name,
             encoding: self.encoding,
             newlines: &newlines,
+            budget: &budget,
             summary: Summary::default(),
             stopped: false,
             entered: false,
@@ -151,6 +162,16 @@ impl<R: Read> ListObjectsV2<R> {
                 Ok(()) => state.summary.pages += 1,
                 Err(_) if state.stopped => break,
                 Err(e) if e.is_eof() && !seen.get() && state.summary.pages > 0 => break,
+                Err(_) if budget.overlong.get() => {
+                    return Err(ListingError::format(
+                        at(newlines.get() + 1),
+                        format!(
+                            "{} runs over {OBJECT_MAX} bytes of JSON: expected what aws s3api list-objects-v2 prints \
+                             (an S3 key is at most 1,024 bytes)",
+                            budget.what.get()
+                        ),
+                    ))
+                }
                 Err(e) if e.is_io() => {
                     return Err(ListingError::Io { path: self.name.clone(), source: io::Error::from(e) })
                 }
@@ -178,6 +199,14 @@ impl<R: Read> ListObjectsV2<R> {
                             "column {column}: after the listing's JSON, {message}: expected nothing more but white space, \
                              or another page's JSON object"
                         )
+                    } else if !state.entered
+                        && state.summary.pages == 0
+                        && e.classify() == serde_json::error::Category::Syntax
+                    {
+                        format!(
+                            "{column}: {message}: expected the JSON object that aws s3api list-objects-v2 prints; \
+                             is this a listing?"
+                        )
                     } else {
                         format!("{column}: {message}")
                     };
@@ -202,6 +231,8 @@ struct State<'s, 'k> {
     encoding: KeyEncoding,
     /// Newlines read by the parser so far.
     newlines: &'s Cell<u64>,
+    /// The bytes the parser may read before the current object ends.
+    budget: &'s Budget,
     summary: Summary,
     /// The sink broke: the error that unwinds the parser is no error.
     stopped: bool,
@@ -219,6 +250,44 @@ struct Tracked<'c, R> {
     len: usize,
     newlines: &'c Cell<u64>,
     seen: &'c Cell<bool>,
+    budget: &'c Budget,
+}
+
+/// How many bytes the parser has been handed, and how many it may be handed before the value
+/// it is reading must end ([`OBJECT_MAX`] after an object of `Contents` or a field name starts).
+struct Budget {
+    handed: Cell<u64>,
+    limit: Cell<u64>,
+    /// The limit was reached: the reading failed for that.
+    overlong: Cell<bool>,
+    /// What was being read, for the message.
+    what: Cell<&'static str>,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget {
+            handed: Cell::new(0),
+            limit: Cell::new(u64::MAX),
+            overlong: Cell::new(false),
+            what: Cell::new(""),
+        }
+    }
+}
+
+impl Budget {
+    /// Runs `read` with at most [`OBJECT_MAX`] more bytes for it (unless a value around it is
+    /// limited already, whose limit stands).
+    fn limit<T>(&self, what: &'static str, read: impl FnOnce() -> T) -> T {
+        if self.limit.get() != u64::MAX {
+            return read();
+        }
+        self.limit.set(self.handed.get().saturating_add(OBJECT_MAX));
+        self.what.set(what);
+        let out = read();
+        self.limit.set(u64::MAX);
+        out
+    }
 }
 
 enum Bom {
@@ -228,8 +297,8 @@ enum Bom {
 }
 
 impl<'c, R: Read> Tracked<'c, R> {
-    fn new(inner: R, newlines: &'c Cell<u64>, seen: &'c Cell<bool>) -> Tracked<'c, R> {
-        Tracked { inner, buf: vec![0; 64 << 10].into_boxed_slice(), pos: 0, len: 0, newlines, seen }
+    fn new(inner: R, newlines: &'c Cell<u64>, seen: &'c Cell<bool>, budget: &'c Budget) -> Tracked<'c, R> {
+        Tracked { inner, buf: vec![0; 64 << 10].into_boxed_slice(), pos: 0, len: 0, newlines, seen, budget }
     }
 
     /// Reads more into the buffer after what it holds; 0 at the end.
@@ -268,7 +337,13 @@ impl<R: Read> Read for Tracked<'_, R> {
             self.len = 0;
             self.fill_more()?;
         }
-        let n = out.len().min(self.len - self.pos);
+        let left = self.budget.limit.get().saturating_sub(self.budget.handed.get());
+        if left == 0 && self.len > self.pos {
+            self.budget.overlong.set(true);
+            return Err(io::Error::other(format!("more than {OBJECT_MAX} bytes in one value")));
+        }
+        let n = out.len().min(self.len - self.pos).min(usize::try_from(left).unwrap_or(usize::MAX));
+        self.budget.handed.set(self.budget.handed.get() + n as u64);
         let chunk = &self.buf[self.pos..self.pos + n];
         out[..n].copy_from_slice(chunk);
         self.pos += n;
@@ -312,7 +387,8 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_, '_> {
         st.entered = true;
         let mut listing = false;
         let mut truncated = false;
-        while let Some(field) = map.next_key_seed(Named(&PAGE_FIELDS))? {
+        let budget = st.budget;
+        while let Some(field) = budget.limit("a field name", || map.next_key_seed(Named(&PAGE_FIELDS)))? {
             listing |= field.is_some();
             match field {
                 Some("Contents") => map.next_value_seed(Objects { st: &mut *st, kind: Kind::Contents })?,
@@ -462,7 +538,12 @@ impl<'de> DeserializeSeed<'de> for Object<'_, '_, '_> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
+        let budget = self.st.budget;
+        let what = match self.kind {
+            Kind::Versions => "an object of \"Versions\"",
+            _ => "an object of \"Contents\"",
+        };
+        budget.limit(what, || d.deserialize_map(self))
     }
 }
 
