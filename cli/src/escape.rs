@@ -27,9 +27,11 @@ pub(crate) fn raw(path: &Path) -> Cow<'_, [u8]> {
 /// md5sum's rule: when the name holds a backslash, a newline or a carriage return, the line starts
 /// with a backslash and the rest of it is escaped (`\` as `\\`, newline as `\n`, CR as `\r`). The
 /// whole line is escaped, not the name alone, because a verdict's explanation may quote the name
-/// (the advice) and must not break the line either. Other bytes are written as they are.
+/// (the advice) and must not break the line either. A NUL byte, which no file name holds but an
+/// S3 key may, is escaped as `\0` the same way, so that the output stays text. Other bytes are
+/// written as they are.
 pub(crate) fn file_line(before: &[u8], name: &[u8], after: &[u8]) -> Vec<u8> {
-    let breaks = |b: &[u8]| b.iter().any(|&c| c == b'\n' || c == b'\r');
+    let breaks = |b: &[u8]| b.iter().any(|&c| c == b'\n' || c == b'\r' || c == 0);
     let escape = name.contains(&b'\\') || [before, name, after].into_iter().any(breaks);
     let mut line = Vec::with_capacity(before.len() + name.len() + after.len() + 2);
     if escape {
@@ -52,6 +54,7 @@ fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
             b'\\' => out.extend_from_slice(b"\\\\"),
             b'\n' => out.extend_from_slice(b"\\n"),
             b'\r' => out.extend_from_slice(b"\\r"),
+            0 => out.extend_from_slice(b"\\0"),
             _ => out.push(b),
         }
     }
@@ -101,6 +104,11 @@ mod tests {
         assert_eq!(file_line(b"e  ", b"a\\b", b""), b"\\e  a\\\\b\n");
         assert_eq!(file_line(b"e  ", b"a\nb\rc", b""), b"\\e  a\\nb\\rc\n");
         assert_eq!(file_line(b"", b"a\nb", b": X ('a\nb')"), b"\\a\\nb: X ('a\\nb')\n");
+    }
+
+    #[test]
+    fn a_key_with_a_nul_byte_keeps_the_line_text() {
+        assert_eq!(file_line(b"", b"a\0b", b": FAILED (x)"), b"\\a\\0b: FAILED (x)\n");
     }
 
     #[test]
