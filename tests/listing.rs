@@ -387,6 +387,16 @@ fn a_directory_where_a_file_is_expected() {
     assert_eq!(out[0].outcome_message(), "a directory, not a regular file");
 }
 
+#[cfg(unix)]
+#[test]
+fn a_socket_where_a_file_is_expected() {
+    let f = fixture();
+    let _listener = std::os::unix::net::UnixListener::bind(f.root.join("sock")).unwrap();
+    let (out, _) = run(vec![entry(b"sock", "d41d8cd98f00b204e9800998ecf8427e", 0)], &opts(&f.root));
+    assert!(matches!(open_error(&out[0]), OpenError::NotAFile(FileKind::Other)), "{:?}", out[0].outcome);
+    assert_eq!(out[0].outcome_message(), "a socket or a device, not a regular file");
+}
+
 #[test]
 fn missing_files_and_missing_folders() {
     let f = fixture();

@@ -164,7 +164,7 @@ impl fmt::Display for FileKind {
             FileKind::CharDevice => "a character device",
             FileKind::BlockDevice => "a block device",
             FileKind::Symlink => "a symlink",
-            FileKind::Other => "not a regular file",
+            FileKind::Other => "a socket or a device",
         })
     }
 }
@@ -244,6 +244,10 @@ fn io_to_open(e: io::Error, escapes_on_xdev: bool) -> OpenError {
         }
         if escapes_on_xdev && errno == rustix::io::Errno::XDEV {
             return OpenError::Escapes;
+        }
+        // open(2) refuses a socket (and a device without a driver) with ENXIO, before any fstat.
+        if errno == rustix::io::Errno::NXIO {
+            return OpenError::NotAFile(FileKind::Other);
         }
     }
     if e.kind() == io::ErrorKind::NotFound {
