@@ -3,7 +3,7 @@
 # starting from the committed corpus.
 #
 # Usage: fuzz/run.sh [TARGET...] [--seconds N]
-#   TARGET     etag, size, verify, checkfile, s3api or csv (default: all)
+#   TARGET     etag, size, verify, checkfile, s3api, csv or checksum (default: all)
 #   --seconds  how long each target runs (default 20); the targets run side by side
 #
 # Builds in fuzz/target (its own target directory, so the coverage flags never touch the main
@@ -13,7 +13,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-all=(etag size verify checkfile s3api csv)
+all=(etag size verify checkfile s3api csv checksum)
 targets=()
 seconds=20
 while [ $# -gt 0 ]; do
@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
         --seconds) seconds="${2:?--seconds needs a number}"; shift 2 ;;
         --seconds=*) seconds="${1#--seconds=}"; shift ;;
         -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        etag|size|verify|checkfile|s3api|csv) targets+=("$1"); shift ;;
+        etag|size|verify|checkfile|s3api|csv|checksum) targets+=("$1"); shift ;;
         *) echo "run.sh: unknown argument '$1' (targets: ${all[*]})" >&2; exit 2 ;;
     esac
 done

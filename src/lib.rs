@@ -60,6 +60,7 @@
 #[cfg(test)]
 extern crate self as etagsum;
 
+pub mod checksum;
 pub mod engine;
 pub mod etag;
 pub mod guess;
@@ -75,6 +76,10 @@ pub mod size;
 pub mod uploaders;
 pub mod verify;
 
+pub use checksum::{
+    Algorithm as ChecksumAlgorithm, Checksum, ChecksumError, ChecksumFolder, ChecksumType,
+    Hasher as ChecksumHasher,
+};
 pub use engine::{
     hash_path, hash_reader, Cancel, EngineError, Hashed, KernelChoice, NoProgress, Progress, ReadOptions,
 };

@@ -1,5 +1,6 @@
 //! Known answers published by other projects (testdata/peers.tsv, a copy of the project's shared
-//! vectors): every `etag` row must pass, through the engine and through `MultipartHasher`.
+//! vectors): every `etag` row must pass, through the engine and through `MultipartHasher`, and every
+//! checksum row (`crc32-full`, `sha256-composite`, …) through `etagsum::checksum`.
 
 mod common;
 
@@ -103,4 +104,48 @@ fn every_etag_row_passes() {
         checked += 1;
     }
     assert!(checked >= 31, "only {checked} etag rows were checked");
+}
+
+/// A checksum row: the value computed from the row's content, cut into the row's layout. A
+/// full-object CRC is computed over the whole content and also combined from the parts' CRCs;
+/// both must be the row's value, which must also be what the value prints as.
+#[test]
+fn every_checksum_row_passes() {
+    use etagsum::checksum::{Algorithm, Checksum, ChecksumFolder, ChecksumType, Hasher};
+    let mut checked = 0;
+    for row in rows().into_iter().filter(|r| r.kind != "etag") {
+        let (alg, ty) = row.kind.split_once('-').unwrap_or_else(|| panic!("{}: kind {}", row.id, row.kind));
+        let alg: Algorithm = alg.parse().unwrap();
+        let ty = match ty {
+            "full" => ChecksumType::FullObject,
+            "composite" => ChecksumType::Composite,
+            other => panic!("{}: unknown checksum type {other}", row.id),
+        };
+        let want = Checksum::parse(alg, &row.value).unwrap();
+        assert_eq!(want.to_string(), row.value, "{}: the value does not print as S3 shows it", row.id);
+        let data = row.content.expect("a content");
+        let layout = layout(&row.layout);
+        let ranges = layout.part_ranges(data.len() as u64).unwrap();
+        let mut folder = ChecksumFolder::new(alg, ty).unwrap();
+        for r in &ranges {
+            let part = &data[r.start as usize..r.end as usize];
+            let mut h = Hasher::new(alg);
+            for piece in part.chunks(1_000_003) {
+                h.update(piece);
+            }
+            folder.push(&h.finish(), part.len() as u64).unwrap();
+        }
+        let folded = folder.finish().unwrap();
+        assert_eq!(folded, want, "{} (from the parts)", row.id);
+        assert_eq!(folded.to_string(), row.value, "{}", row.id);
+        if ty == ChecksumType::FullObject {
+            assert_eq!(Checksum::of(alg, &data), want, "{} (whole)", row.id);
+        } else {
+            // GetObjectAttributes shows the composite value without its -N.
+            let bare = row.value.rsplit_once('-').unwrap().0;
+            assert_eq!(Checksum::parse(alg, bare).unwrap(), want.with_parts(None), "{}", row.id);
+        }
+        checked += 1;
+    }
+    assert!(checked >= 6, "only {checked} checksum rows were checked");
 }

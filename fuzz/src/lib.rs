@@ -17,13 +17,14 @@ pub use listing::{checkfile, s3api};
 pub type Target = fn(&[u8]);
 
 /// The targets, by name.
-pub const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 7] = [
     ("etag", etag),
     ("size", size),
     ("verify", verify),
     ("checkfile", checkfile),
     ("s3api", s3api),
     ("csv", csv),
+    ("checksum", checksum),
 ];
 
 /// ETag parsing: `RemoteEtag::parse` and `str::parse::<Etag>` never panic; a parsed `Etag`
@@ -78,6 +79,49 @@ pub fn etag(data: &[u8]) {
         Err(_) => {}
     }
     let _ = remote.map(|r| r.to_string());
+}
+
+/// Checksum values and names: the first byte picks an algorithm, the rest is text (lossy UTF-8).
+/// `Checksum::parse`, the algorithm's and the type's parsers never panic; an accepted value has
+/// the algorithm's length and no `-0`, prints as text that parses back to the same value, and,
+/// when its part count has no leading zero, prints exactly as the text read (spaces and quotes
+/// aside: S3's base64 is canonical); the value without its part count prints without `-N`; the
+/// rest read as raw bytes is a value exactly when it has the algorithm's length.
+pub fn checksum(data: &[u8]) {
+    use etagsum::checksum::{Algorithm, Checksum, ChecksumType};
+    let Some((&pick, rest)) = data.split_first() else { return };
+    let alg = Algorithm::ALL[usize::from(pick) % Algorithm::ALL.len()];
+    let text = String::from_utf8_lossy(rest);
+    if let Ok(c) = Checksum::parse(alg, &text) {
+        assert_eq!(c.algorithm(), alg);
+        assert_eq!(c.bytes().len(), alg.digest_len(), "{c:?} has the wrong length");
+        assert_ne!(c.parts(), Some(0), "{c:?} has no parts");
+        let printed = c.to_string();
+        assert_eq!(Checksum::parse(alg, &printed).as_ref(), Ok(&c), "{printed:?} does not parse back");
+        let bare = text.trim();
+        let bare = bare.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(bare).trim();
+        if !bare.contains("-0") {
+            assert_eq!(printed, bare, "the value does not print as it was read");
+        }
+        let without = c.with_parts(None).to_string();
+        assert!(!without.contains('-'), "{without:?} has a part count");
+        assert_eq!(Some(without.as_str()), printed.split('-').next());
+        if alg.is_crc() {
+            assert!(c.crc().is_some(), "{c:?} has no CRC");
+        }
+    }
+    let raw = Checksum::from_bytes(alg, rest);
+    assert_eq!(raw.is_ok(), rest.len() == alg.digest_len(), "{} bytes as a {alg}", rest.len());
+    if let Ok(c) = raw {
+        assert_eq!(c.bytes(), rest);
+        assert_eq!(Checksum::parse(alg, &c.to_string()).ok(), Some(c));
+    }
+    if let Ok(a) = text.parse::<Algorithm>() {
+        assert!(a.name().eq_ignore_ascii_case(text.trim()), "{text:?} read as {a}");
+    }
+    if let Ok(t) = text.parse::<ChecksumType>() {
+        assert_eq!(t.to_string().parse::<ChecksumType>().ok(), Some(t));
+    }
 }
 
 /// Size parsing: `parse_size` and `parse_part_sizes` never panic; an accepted size re-parses from
