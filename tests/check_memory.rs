@@ -2,58 +2,17 @@
 //! read, are checked within one batch's memory (plus 16 bytes a key with `extra`), measured by a
 //! counting allocator. One test in this binary, so that nothing else allocates beside it.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use etagsum::listing::{
     check, BadEntry, CheckOptions, Entry, Kind, ListingError, Root, Sink, Skipped, Source,
 };
 use etagsum::{NoProgress, ReadOptions};
 
-static NOW: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-struct Counting;
-
-fn grew(by: usize) {
-    let now = NOW.fetch_add(by, Ordering::SeqCst) + by;
-    PEAK.fetch_max(now, Ordering::SeqCst);
-}
-
-// SAFETY: every call is passed to the system allocator unchanged; only counters are added.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller's contract for `alloc` is the system allocator's.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System` with this layout, as the caller guarantees.
-        unsafe { System.dealloc(ptr, layout) };
-        NOW.fetch_sub(layout.size(), Ordering::SeqCst);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: as for `dealloc`, and `new_size` is the caller's valid size.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size >= layout.size() {
-                grew(new_size - layout.size());
-            } else {
-                NOW.fetch_sub(layout.size() - new_size, Ordering::SeqCst);
-            }
-        }
-        p
-    }
-}
+mod counting;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: counting::Counting = counting::Counting;
 
 /// `n` entries made as they are read: keys in 1,000 folders, each of 5 bytes ("hello").
 struct Generated(u64);
@@ -79,8 +38,7 @@ fn run(root: &std::path::Path, extra: bool) -> (usize, [u64; 3]) {
     let mut opts = CheckOptions::default();
     opts.root = Some(Root::open(root).unwrap());
     opts.extra = extra;
-    let base = NOW.load(Ordering::SeqCst);
-    PEAK.store(base, Ordering::SeqCst);
+    let base = counting::start();
     let mut seen = [0u64; 3];
     let summary = check(Generated(KEYS), &opts, &ReadOptions::default(), &NoProgress, &mut |c| {
         match c.outcome.kind() {
@@ -93,7 +51,7 @@ fn run(root: &std::path::Path, extra: bool) -> (usize, [u64; 3]) {
     })
     .unwrap();
     assert_eq!(summary.counts.total(), seen.iter().sum::<u64>());
-    (PEAK.load(Ordering::SeqCst) - base, seen)
+    (counting::peak_since(base), seen)
 }
 
 #[test]

@@ -1,11 +1,9 @@
 //! Listings are streamed: reading 200,000 entries, generated as they are read and never held
 //! whole, keeps the heap within a small bound, measured by a counting allocator.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::Write as _;
 use std::io::{self, BufReader, Read};
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use etagsum::listing::checkfile::{plain_line, Checkfile};
@@ -13,50 +11,10 @@ use etagsum::listing::s3api::ListObjectsV2;
 use etagsum::listing::Source;
 use etagsum::{Etag, Md5Digest};
 
-/// Bytes allocated now, and the most since the last reset.
-static NOW: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-struct Counting;
-
-fn grew(by: usize) {
-    let now = NOW.fetch_add(by, Ordering::SeqCst) + by;
-    PEAK.fetch_max(now, Ordering::SeqCst);
-}
-
-// SAFETY: every call is passed to the system allocator unchanged; only counters are added.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller's contract for `alloc` is the system allocator's.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System` with this layout, as the caller guarantees.
-        unsafe { System.dealloc(ptr, layout) };
-        NOW.fetch_sub(layout.size(), Ordering::SeqCst);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: as for `dealloc`, and `new_size` is the caller's valid size.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size >= layout.size() {
-                grew(new_size - layout.size());
-            } else {
-                NOW.fetch_sub(layout.size() - new_size, Ordering::SeqCst);
-            }
-        }
-        p
-    }
-}
+mod counting;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: counting::Counting = counting::Counting;
 
 /// The tests measure one at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -106,8 +64,7 @@ fn key(i: u64) -> String {
 /// Reads `source`, checks each entry with `check`, and returns the count and the heap's peak
 /// above what it held before.
 fn measure(source: impl Source, mut check: impl FnMut(u64, &etagsum::listing::Entry)) -> (u64, usize) {
-    let base = NOW.load(Ordering::SeqCst);
-    PEAK.store(base, Ordering::SeqCst);
+    let base = counting::start();
     let mut n = 0;
     source
         .read(&mut |item| {
@@ -117,7 +74,7 @@ fn measure(source: impl Source, mut check: impl FnMut(u64, &etagsum::listing::En
             ControlFlow::Continue(())
         })
         .unwrap();
-    (n, PEAK.load(Ordering::SeqCst) - base)
+    (n, counting::peak_since(base))
 }
 
 #[test]

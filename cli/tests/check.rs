@@ -2,41 +2,13 @@
 //! read back, hostile checkfile lines, listings, shards, JSON and a broken pipe. The real binary
 //! runs in a temporary directory.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 
-use assert_cmd::Command;
 use serde_json::{json, Value};
 
-const HELLO_MD5: &str = "5d41402abc4b2a76b9719d911017c592";
-const EMPTY_MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
-
-struct Dir {
-    dir: tempfile::TempDir,
-}
-
-impl Dir {
-    fn new() -> Dir {
-        Dir { dir: tempfile::tempdir().unwrap() }
-    }
-
-    fn file(&self, name: impl AsRef<Path>, content: &[u8]) -> PathBuf {
-        let p = self.dir.path().join(name);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(&p, content).unwrap();
-        p
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-fn etagsum(dir: &Dir) -> Command {
-    let mut c = Command::cargo_bin("etagsum").unwrap();
-    c.current_dir(dir.path());
-    c
-}
+mod common;
+use common::{etagsum, Dir, EMPTY_MD5, HELLO_MD5};
 
 fn run(dir: &Dir, args: &[&str]) -> Output {
     etagsum(dir).args(args).output().unwrap()

@@ -1,41 +1,17 @@
 //! The command line: exact output and exit status for each verdict and each kind of bad input. The
 //! real binary runs in a temporary directory.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use assert_cmd::Command;
 use predicates::str::{contains, starts_with};
 
+mod common;
+use common::{etagsum, Dir, HELLO_MD5};
+
 const ZEROS_10MIB_SINGLE: &str = "f1c9645dbc14efddc7d8a322685f26eb";
 const ZEROS_10MIB_8MIB: &str = "669fdad9e309b552f1e9cf7b489c1f73-2";
-const HELLO_MD5: &str = "5d41402abc4b2a76b9719d911017c592";
 const HELLO_ONE_PART: &str = "62109206880d38a4010a98e11243924a-1";
-
-struct Dir {
-    dir: tempfile::TempDir,
-}
-
-impl Dir {
-    fn new() -> Dir {
-        Dir { dir: tempfile::tempdir().unwrap() }
-    }
-
-    fn file(&self, name: &str, content: &[u8]) -> PathBuf {
-        let p = self.dir.path().join(name);
-        std::fs::write(&p, content).unwrap();
-        p
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-fn etagsum(dir: &Dir) -> Command {
-    let mut c = Command::cargo_bin("etagsum").unwrap();
-    c.current_dir(dir.path());
-    c
-}
 
 #[test]
 fn hash_prints_etag_two_spaces_path() {

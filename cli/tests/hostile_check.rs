@@ -2,35 +2,13 @@
 //! or checkfile that is no listing at all (endless, binary, UTF-16, a key of megabytes). Each
 //! must end with a clear message and the right status, never a false alarm, never all memory.
 
-use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
 use assert_cmd::Command;
 
-const HELLO_MD5: &str = "5d41402abc4b2a76b9719d911017c592";
-const EMPTY_MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
-
-struct Dir {
-    dir: tempfile::TempDir,
-}
-
-impl Dir {
-    fn new() -> Dir {
-        Dir { dir: tempfile::tempdir().unwrap() }
-    }
-
-    fn file(&self, name: impl AsRef<Path>, content: &[u8]) -> PathBuf {
-        let p = self.dir.path().join(name);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(&p, content).unwrap();
-        p
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
+mod common;
+use common::{Dir, EMPTY_MD5, HELLO_MD5};
 
 fn run(dir: &Dir, args: &[&str]) -> Output {
     Command::cargo_bin("etagsum")
