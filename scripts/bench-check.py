@@ -34,12 +34,13 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+
+from benchlib import machine  # scripts/benchlib.py, beside this script
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,20 +56,6 @@ def parse_size(s: str) -> int:
     return int(t)
 
 
-def machine() -> str:
-    model, flags = "unknown cpu", ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name") and model == "unknown cpu":
-                    model = line.split(":", 1)[1].strip()
-                if line.startswith("flags") and not flags:
-                    flags = line.split(":", 1)[1]
-    except OSError:
-        pass
-    simd = [x for x in ("avx512f", "avx512bw", "avx2") if f" {x} " in f" {flags} "]
-    return (f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
-            f"simd: {' '.join(simd) or 'none'}")
 
 
 def find_etagsum(given: str | None) -> Path:

@@ -13,12 +13,13 @@ The machine is printed first: numbers mean nothing without it.
 
 import argparse
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+
+from benchlib import machine  # scripts/benchlib.py, beside this script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -31,20 +32,6 @@ def parse_size(s):
     return int(s)
 
 
-def machine():
-    model = "unknown cpu"
-    flags = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name") and model == "unknown cpu":
-                    model = line.split(":", 1)[1].strip()
-                if line.startswith("flags") and not flags:
-                    flags = line.split(":", 1)[1]
-    except OSError:
-        pass
-    simd = [x for x in ("avx512f", "avx512bw", "avx2") if f" {x} " in f" {flags} "]
-    return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, simd: {' '.join(simd) or 'none'}"
 
 
 def make_file(path, size):
