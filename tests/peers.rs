@@ -1,6 +1,6 @@
 //! Known answers published by other projects (testdata/peers.tsv, a copy of the project's shared
 //! vectors): every `etag` row must pass, through the engine and through `MultipartHasher`, and every
-//! checksum row (`crc32-full`, `sha256-composite`, …) through `etagsum::checksum`.
+//! checksum row (`crc32-full`, `sha256-composite`, …) through `etagsum::checksum` and `MultipartHasher`.
 
 mod common;
 
@@ -112,7 +112,7 @@ fn every_etag_row_passes() {
 #[test]
 fn every_checksum_row_passes() {
     use etagsum::checksum::{Algorithm, Checksum, ChecksumFolder, ChecksumType, Hasher};
-    let mut checked = 0;
+    let (mut checked, mut through_hasher) = (0, 0);
     for row in rows().into_iter().filter(|r| r.kind != "etag") {
         let (alg, ty) = row.kind.split_once('-').unwrap_or_else(|| panic!("{}: kind {}", row.id, row.kind));
         let alg: Algorithm = alg.parse().unwrap();
@@ -137,6 +137,17 @@ fn every_checksum_row_passes() {
         }
         let folded = folder.finish().unwrap();
         assert_eq!(folded, want, "{} (from the parts)", row.id);
+        if let Layout::Uniform { part_size, .. } = layout {
+            // Through the streaming hasher, with the ETag in the same pass and uneven writes.
+            let mut h = MultipartHasher::with_checksums(part_size, &[alg], ty).unwrap();
+            for chunk in data.chunks(999_983) {
+                h.write_all(chunk).unwrap();
+            }
+            let done = h.finish_with_checksums();
+            assert_eq!(done.checksums, [want], "{} (MultipartHasher)", row.id);
+            assert_eq!(done.etag, common::reference_etag(&data, &layout), "{} (MultipartHasher)", row.id);
+            through_hasher += 1;
+        }
         assert_eq!(folded.to_string(), row.value, "{}", row.id);
         if ty == ChecksumType::FullObject {
             assert_eq!(Checksum::of(alg, &data), want, "{} (whole)", row.id);
@@ -148,4 +159,5 @@ fn every_checksum_row_passes() {
         checked += 1;
     }
     assert!(checked >= 6, "only {checked} checksum rows were checked");
+    assert_eq!(through_hasher, checked, "every checksum row has a uniform layout");
 }
