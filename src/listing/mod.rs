@@ -8,6 +8,39 @@
 //! listing order. [`Shard`] splits a listing among machines by a stable hash of the key.
 //!
 //! The formats are those AWS documents; what each reader accepts is in its module.
+//!
+//! A sync tool checking a local copy against a saved `aws s3api list-objects-v2` listing:
+//!
+//! ```
+//! use std::ops::ControlFlow;
+//! use etagsum::listing::{check, s3api::ListObjectsV2, CheckOptions, Kind, Root};
+//! use etagsum::{NoProgress, ReadOptions};
+//!
+//! # let dir = std::env::temp_dir().join(format!("etagsum-listing-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(dir.join("copy/photos")).unwrap();
+//! # std::fs::write(dir.join("copy/photos/a.jpg"), b"hello").unwrap();
+//! let listing = br#"{"Contents": [
+//!     {"Key": "photos/a.jpg", "Size": 5, "ETag": "\"5d41402abc4b2a76b9719d911017c592\""},
+//!     {"Key": "photos/b.jpg", "Size": 3, "ETag": "\"acbd18db4cc2f85cedef654fccc4a4d8\""}
+//! ]}"#;
+//! let mut opts = CheckOptions::default();
+//! opts.root = Some(Root::open(&dir.join("copy"))?);
+//! let mut kinds = Vec::new();
+//! let summary = check(
+//!     ListObjectsV2::new(&listing[..], "list.json"),
+//!     &opts,
+//!     &ReadOptions::default(),
+//!     &NoProgress,
+//!     &mut |checked| {
+//!         kinds.push((String::from_utf8_lossy(&checked.key).into_owned(), checked.outcome.kind()));
+//!         ControlFlow::Continue(())
+//!     },
+//! )?;
+//! assert_eq!(kinds, [("photos/a.jpg".to_string(), Kind::Match), ("photos/b.jpg".to_string(), Kind::Missing)]);
+//! # let _ = summary;
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fmt;
 use std::io;
