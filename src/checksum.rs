@@ -72,6 +72,7 @@ use std::str::FromStr;
 use base64::Engine as _;
 use thiserror::Error;
 
+use crate::etag::{parse_part_count, CountProblem};
 use crate::layout::Layout;
 
 /// An additional checksum algorithm of S3 (`ChecksumAlgorithm`).
@@ -309,16 +310,7 @@ impl Checksum {
         // Base64 has no '-', so the last '-' starts the part count.
         let (text, parts) = match s.rsplit_once('-') {
             None => (s, None),
-            Some((text, count)) => {
-                if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(err(Problem::BadCount));
-                }
-                match count.parse::<u32>() {
-                    Ok(0) => return Err(err(Problem::ZeroParts)),
-                    Ok(n) => (text, Some(n)),
-                    Err(_) => return Err(err(Problem::TooManyParts)),
-                }
-            }
+            Some((text, count)) => (text, Some(parse_part_count(count).map_err(|c| err(Problem::Count(c)))?)),
         };
         // A raw checksum is at most 32 bytes, 44 characters of base64: refuse longer text before
         // decoding it.
@@ -414,9 +406,7 @@ enum Problem {
     TooLong(usize),
     Base64(String),
     Length(usize),
-    BadCount,
-    ZeroParts,
-    TooManyParts,
+    Count(CountProblem),
 }
 
 impl fmt::Display for Problem {
@@ -436,9 +426,7 @@ impl fmt::Display for Problem {
                 }
                 Ok(())
             }
-            Problem::BadCount => f.write_str("the part count after '-' is not a number"),
-            Problem::ZeroParts => f.write_str("'-0' never exists: a multipart upload has at least one part"),
-            Problem::TooManyParts => f.write_str("the part count after '-' is larger than 4294967295"),
+            Problem::Count(c) => c.fmt(f),
         }
     }
 }

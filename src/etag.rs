@@ -221,9 +221,7 @@ enum Problem {
         position: usize,
         character: char,
     },
-    BadCount,
-    ZeroParts,
-    TooManyParts,
+    Count(CountProblem),
 }
 
 impl fmt::Display for Problem {
@@ -238,10 +236,40 @@ impl fmt::Display for Problem {
             Problem::NotHex { position, character } => {
                 write!(f, "character {position} of the digest, {character:?}, is not a hex digit (0-9, a-f)")
             }
-            Problem::BadCount => f.write_str("the part count after '-' is not a number"),
-            Problem::ZeroParts => f.write_str("'-0' never exists: a multipart upload has at least one part"),
-            Problem::TooManyParts => f.write_str("the part count after '-' is larger than 4294967295"),
+            Problem::Count(c) => c.fmt(f),
         }
+    }
+}
+
+/// Why the text after a value's `-` (an ETag's, a composite checksum's) is not a part count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CountProblem {
+    NotNumber,
+    Zero,
+    TooMany,
+}
+
+impl fmt::Display for CountProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CountProblem::NotNumber => "the part count after '-' is not a number",
+            CountProblem::Zero => "'-0' never exists: a multipart upload has at least one part",
+            CountProblem::TooMany => "the part count after '-' is larger than 4294967295",
+        })
+    }
+}
+
+/// Reads the part count after a value's `-`: plain decimal digits, 1 to u32::MAX. S3 allows 10,000
+/// parts, but other stores may allow more: any count a u32 holds is read, and what no upload could
+/// have made is judged later, never here.
+pub(crate) fn parse_part_count(count: &str) -> Result<u32, CountProblem> {
+    if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(CountProblem::NotNumber);
+    }
+    match count.parse::<u32>() {
+        Ok(0) => Err(CountProblem::Zero),
+        Ok(n) => Ok(n),
+        Err(_) => Err(CountProblem::TooMany),
     }
 }
 
@@ -265,19 +293,7 @@ impl FromStr for Etag {
         }
         let (hex, parts) = match s.split_once('-') {
             None => (s, None),
-            Some((hex, count)) => {
-                if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(err(Problem::BadCount));
-                }
-                // S3 allows 10,000 parts, but other stores may allow more: any count a u32 holds
-                // is an ETag, and what no upload could have made is judged later, never here.
-                let n: u32 = match count.parse() {
-                    Ok(0) => return Err(err(Problem::ZeroParts)),
-                    Ok(n) => n,
-                    Err(_) => return Err(err(Problem::TooManyParts)),
-                };
-                (hex, Some(n))
-            }
+            Some((hex, count)) => (hex, Some(parse_part_count(count).map_err(|c| err(Problem::Count(c)))?)),
         };
         let digest = parse_digest(hex).map_err(err)?;
         Ok(Etag { digest, parts })
