@@ -1,6 +1,8 @@
 //! Checking listings against local trees: path safety (no key and no symlink opens a file outside
 //! the root), the verdict of every kind of object, sharding, order, cancellation and the summary.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -27,15 +29,7 @@ impl Source for VecSource {
 
 /// Deterministic bytes for file `seed`.
 fn content(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    common::Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1).bytes(len)
 }
 
 fn write(path: &Path, data: &[u8]) {
