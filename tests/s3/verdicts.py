@@ -171,14 +171,7 @@ def judge_json(report: Reporter, check: str, subject: str, run: Run, expected: l
                 problems.append(f"extra {e.path}: remote_etag {o.get('remote_etag')!r}, expected null")
 
     want_status = combined_status(e.status for e in expected) if status is None else status
-    if run.rc != want_status:
-        problems.append(f"exit status {run.rc}, expected {want_status}")
-    if not run.stderr.strip():
-        problems.append("no summary on stderr")
-    if problems:
-        report.fail(check, subject, "; ".join(problems) + "\n" + run.describe())
-    else:
-        report.ok(check, subject, f"{count_verdicts(objs)}; exit {run.rc}")
+    _conclude(report, check, subject, run, problems, want_status, count_verdicts(objs))
     return objs
 
 
@@ -222,7 +215,13 @@ def judge_lines(report: Reporter, check: str, subject: str, run: Run, expected: 
             rest.pop(hit)
     if rest and not problems:
         problems.append(f"unexpected lines: {rest[:5]}")
-    want_status = combined_status(e.status for e in expected)
+    _conclude(report, check, subject, run, problems, combined_status(e.status for e in expected),
+              f"{len(lines)} lines")
+
+
+def _conclude(report: Reporter, check: str, subject: str, run: Run, problems: list[str],
+              want_status: int, passed: str) -> None:
+    """Adds what every run must show (the exit status, a summary on stderr) and reports the check."""
     if run.rc != want_status:
         problems.append(f"exit status {run.rc}, expected {want_status}")
     if not run.stderr.strip():
@@ -230,7 +229,7 @@ def judge_lines(report: Reporter, check: str, subject: str, run: Run, expected: 
     if problems:
         report.fail(check, subject, "; ".join(problems) + "\n" + run.describe())
     else:
-        report.ok(check, subject, f"{len(lines)} lines; exit {run.rc}")
+        report.ok(check, subject, f"{passed}; exit {run.rc}")
 
 
 def judge_failure(report: Reporter, check: str, subject: str, run: Run, names: list[str]) -> None:
