@@ -123,9 +123,15 @@ pub struct Candidates {
 
 /// The layouts to try for an object of `size` bytes whose ETag is `etag`.
 pub fn candidates(size: u64, etag: &Etag) -> Candidates {
+    candidates_for_parts(size, etag.parts())
+}
+
+/// The layouts to try for an object of `size` bytes uploaded in `parts` parts (`None`: a single
+/// PUT), as a multipart ETag's `-N` or a composite checksum's says.
+pub fn candidates_for_parts(size: u64, parts: Option<u32>) -> Candidates {
     let predicted = uploaders::predicted_layouts(size);
     let who = |layout: &Layout| uploaders::consistent_with(layout, size);
-    let Some(parts) = etag.parts() else {
+    let Some(parts) = parts else {
         let layout = Layout::Single;
         let uploaders = who(&layout);
         return Candidates {

@@ -81,13 +81,14 @@ pub use checksum::{
     Hasher as ChecksumHasher,
 };
 pub use engine::{
-    hash_path, hash_reader, Cancel, EngineError, Hashed, KernelChoice, NoProgress, Progress, ReadOptions,
+    hash_path, hash_path_with, hash_reader, hash_reader_with, Cancel, ChecksumRequest, EngineError, Hashed,
+    KernelChoice, NoProgress, Progress, ReadOptions,
 };
 pub use etag::{Etag, EtagError, Md5Digest, OpaqueShape, PartCountError, PartFolder, RemoteEtag};
 pub use hasher::MultipartHasher;
 pub use layout::{Layout, LayoutError, LimitWarning};
 pub use size::{parse_part_sizes, parse_size, PartSizesError, SizeError};
 pub use verify::{
-    verify_file, verify_files, verify_path, verify_reader, Need, Reason, Report, Sse, Verdict, VerifyError,
-    VerifyJob, VerifyOptions, Warning,
+    verify_file, verify_files, verify_path, verify_reader, ChecksumReport, Evidence, Need, Reason, Report,
+    Sse, Verdict, VerifyError, VerifyJob, VerifyOptions, Warning,
 };

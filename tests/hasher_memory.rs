@@ -28,17 +28,24 @@ fn run(parts: u64, algorithms: &[Algorithm], t: ChecksumType) -> (usize, usize) 
     (counting::peak_since(base), taken)
 }
 
+/// Heap the harness may take beside the test, at most.
+const SLACK: usize = 16 << 10;
+
 #[test]
 fn memory_does_not_grow_with_the_part_count() {
     let composite = [Algorithm::Crc32, Algorithm::Crc32c, Algorithm::Sha1, Algorithm::Sha256];
     let full = [Algorithm::Crc32, Algorithm::Crc32c, Algorithm::Crc64Nvme];
     for (algorithms, t) in [(&composite[..], ChecksumType::Composite), (&full[..], ChecksumType::FullObject)]
     {
+        // A first run warms up what the crates set up once (CPU feature detection, tables).
+        run(10, algorithms, t);
         let (few, taken) = run(10, algorithms, t);
         assert_eq!(taken, 10 * algorithms.len());
         let (many, taken) = run(100_000, algorithms, t);
         assert_eq!(taken, 100_000 * algorithms.len());
         assert!(few > 0, "the counting allocator saw nothing");
-        assert_eq!(many, few, "{t}: {many} bytes at the peak for 100000 parts, {few} for 10");
+        // The test harness's own thread may allocate a little meanwhile; a digest kept per part
+        // would be 100,000 × at least 4 bytes.
+        assert!(many <= few + SLACK, "{t}: {many} bytes at the peak for 100000 parts, {few} for 10");
     }
 }

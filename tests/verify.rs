@@ -336,7 +336,7 @@ fn many_files_in_one_call_agree_with_one_at_a_time() {
     let jobs: Vec<VerifyJob<'_>> = files
         .iter()
         .zip(&cases)
-        .map(|((file, size), (_, remote, o))| VerifyJob { file, size: *size, remote, opts: o })
+        .map(|((file, size), (_, remote, o))| VerifyJob { file, size: *size, remote: Some(remote), opts: o })
         .collect();
     let together = verify_files(&jobs, &ReadOptions::default(), &NoProgress);
     for (((file, size), (path, remote, o)), got) in files.iter().zip(&cases).zip(together) {

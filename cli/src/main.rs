@@ -18,12 +18,13 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use etagsum::checksum::{self as checksums, Algorithm};
 use etagsum::guess::{self, Guess};
 use etagsum::listing::checkfile;
 use etagsum::uploaders::{self, Uploader};
 use etagsum::{
-    engine, parse_size, Etag, KernelChoice, Layout, Progress, ReadOptions, RemoteEtag, Sse, VerifyError,
-    VerifyOptions,
+    engine, parse_size, Checksum, ChecksumRequest, ChecksumType, Etag, KernelChoice, Layout, Progress,
+    ReadOptions, RemoteEtag, Sse, VerifyError, VerifyOptions,
 };
 use serde_json::json;
 
@@ -74,6 +75,24 @@ fn parse_threads(s: &str) -> Result<usize, String> {
 
 /// A ContentLength: the plain number of bytes S3 reports. A suffix is refused rather than read,
 /// because `8MB` could mean 8000000 or 8388608 and either reading makes a false alarm of the other.
+fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
+    s.parse().map_err(|e: checksums::AlgorithmError| e.to_string())
+}
+
+fn parse_checksum_type(s: &str) -> Result<ChecksumType, String> {
+    s.parse().map_err(|e: checksums::ChecksumTypeError| e.to_string())
+}
+
+/// `ALG=VALUE`: an algorithm name and a value as S3 shows it (base64 has `=` only as padding, at
+/// the end, so the first `=` ends the name).
+fn parse_checksum(s: &str) -> Result<Checksum, String> {
+    let (name, value) = s.split_once('=').ok_or_else(|| {
+        format!("'{s}' is not ALG=VALUE; expected e.g. crc32=y/Q5Jg== or crc64nvme=rosUhgp5mIg=")
+    })?;
+    let algorithm = parse_algorithm(name)?;
+    Checksum::parse(algorithm, value).map_err(|e| e.to_string())
+}
+
 fn parse_content_length(s: &str) -> Result<u64, String> {
     const EXPECTED: &str = "a ContentLength is a plain number of bytes, e.g. 8000000";
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -128,6 +147,18 @@ struct HashArgs {
     /// so that `etagsum check` is definitive for multipart ETags.
     #[arg(long, conflicts_with = "json")]
     tag: bool,
+    /// Also compute an additional checksum as S3 stores it: crc32, crc32c, crc64nvme, sha1 or sha256
+    /// (repeat, or separate with commas), printed as `ALGORITHM (NAME) = VALUE` after the ETag, all
+    /// from one read.
+    #[arg(long = "checksum", value_name = "ALG", value_delimiter = ',', value_parser = parse_algorithm)]
+    checksums: Vec<Algorithm>,
+    /// full or composite. Default: what S3 stores when the upload names no type: composite for a
+    /// multipart upload, full-object for a single PUT and always for CRC64NVME.
+    #[arg(long, value_name = "TYPE", value_parser = parse_checksum_type, requires = "checksums")]
+    checksum_type: Option<ChecksumType>,
+    /// Print the checksums only, not the ETag (no MD5 is computed).
+    #[arg(long, requires = "checksums")]
+    no_etag: bool,
     /// The files; `-` reads standard input.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -138,9 +169,18 @@ struct VerifyArgs {
     /// The local file; `-` reads standard input.
     #[arg(value_name = "FILE")]
     file: PathBuf,
-    /// The ETag S3 reports: abc…, "abc…" or abc…-N, in any case.
-    #[arg(value_name = "ETAG", allow_hyphen_values = true)]
-    etag: String,
+    /// The ETag S3 reports: abc…, "abc…" or abc…-N, in any case. May be left out when a checksum is
+    /// given.
+    #[arg(value_name = "ETAG", allow_hyphen_values = true, required_unless_present = "checksums")]
+    etag: Option<String>,
+    /// An additional checksum of the object, as S3 shows it: ALG=VALUE, e.g. crc64nvme=rosUhgp5mIg= or
+    /// crc32=y/Q5Jg==-3 (a composite value with or without its -N). Repeat for several. It survives
+    /// encryption, so it verifies SSE-KMS and SSE-C objects.
+    #[arg(long = "checksum", value_name = "ALG=VALUE", value_parser = parse_checksum)]
+    checksums: Vec<Checksum>,
+    /// Whether the checksums are full or composite (S3's ChecksumType), if known.
+    #[arg(long, value_name = "TYPE", value_parser = parse_checksum_type, requires = "checksums")]
+    checksum_type: Option<ChecksumType>,
     /// The remote object's size in bytes (ContentLength, digits only): a different size is a mismatch.
     #[arg(long, value_name = "BYTES", value_parser = parse_content_length)]
     size: Option<u64>,
@@ -324,7 +364,13 @@ fn hash(args: &HashArgs, progress: bool) -> Result<Exit> {
         (None, true) => Some(Layout::Single),
         _ => None,
     };
-    let how = How { uploader, fixed };
+    let mut algorithms: Vec<Algorithm> = Vec::new();
+    for a in &args.checksums {
+        if !algorithms.contains(a) {
+            algorithms.push(*a);
+        }
+    }
+    let how = How { uploader, fixed, algorithms, checksum_type: args.checksum_type, etag: !args.no_etag };
     let read = read_options()?;
     let mut out = Stdout::lock();
     let mut status = Exit::Ok;
@@ -334,7 +380,12 @@ fn hash(args: &HashArgs, progress: bool) -> Result<Exit> {
             .iter()
             .filter_map(|p| p.as_ref().ok())
             .filter_map(|p| {
-                Some(engine::FileJob { file: p.file.as_ref()?, size: p.size, layouts: &p.layouts })
+                Some(engine::FileJob {
+                    file: p.file.as_ref()?,
+                    size: p.size,
+                    layouts: p.etag_layouts(&how),
+                    checksums: &p.requests,
+                })
             })
             .collect();
         let total = jobs.iter().map(|j| j.size.unwrap_or(0)).sum();
@@ -347,30 +398,52 @@ fn hash(args: &HashArgs, progress: bool) -> Result<Exit> {
                     Some(_) => results.next().expect("one result per file")?,
                     None => {
                         let bar = Bar::new("-", None, progress);
-                        engine::hash_reader(io::stdin(), None, &p.layouts, &read, &bar as &dyn Progress)?
+                        engine::hash_reader_with(
+                            io::stdin(),
+                            None,
+                            p.etag_layouts(&how),
+                            &p.requests,
+                            &read,
+                            &bar as &dyn Progress,
+                        )?
                     }
                 };
-                settle(&how, p.layouts, hashed)
+                settle(&how, p, hashed)
             });
             match result {
-                Ok((etag, layout, size, warnings)) => {
+                Ok(Settled { etag, layout, size, warnings, checksums }) => {
                     for w in &warnings {
                         diag!("etagsum: warning: {}: {w}", shown(path));
                     }
                     if args.json {
+                        let sums: Vec<serde_json::Value> = checksums
+                            .iter()
+                            .map(|(c, t)| {
+                                json!({"algorithm": c.algorithm().name(), "type": t.to_string(), "value": c.to_string()})
+                            })
+                            .collect();
                         let mut v = json!({
                             "path": escape::json_path(path),
                             "size": size,
                             "etag": etag,
                             "layout": layout_json(Some(&layout), Some(size)),
                             "warnings": warnings,
+                            "checksums": sums,
                         });
                         escape::add_path_bytes(&mut v, path);
                         out.print(format_args!("{v}\n"))?;
-                    } else if args.tag {
-                        out.write(&checkfile::tagged_line(&escape::raw(path), size, &layout, &etag))?;
-                    } else {
-                        out.write(&checkfile::plain_line(&escape::raw(path), &etag))?;
+                        continue;
+                    }
+                    let name = escape::raw(path);
+                    match etag {
+                        Some(etag) if args.tag => {
+                            out.write(&checkfile::tagged_line(&name, size, &layout, &etag))?
+                        }
+                        Some(etag) => out.write(&checkfile::plain_line(&name, &etag))?,
+                        None => {}
+                    }
+                    for (c, _) in &checksums {
+                        out.write(&checkfile::checksum_line(&name, c))?;
                     }
                 }
                 Err(e) => status = status.merge(file_error(path, &format!("{e:#}"))),
@@ -381,17 +454,61 @@ fn hash(args: &HashArgs, progress: bool) -> Result<Exit> {
     Ok(status)
 }
 
-/// How `hash` chooses a file's layout.
+/// How `hash` chooses a file's layout, and what it computes.
 struct How<'a> {
     uploader: &'a Uploader,
     fixed: Option<Layout>,
+    algorithms: Vec<Algorithm>,
+    checksum_type: Option<ChecksumType>,
+    /// Whether the ETag is wanted.
+    etag: bool,
 }
 
-/// A file opened for `hash`, with the layouts to hash it for. Standard input has no file.
+impl How<'_> {
+    /// The checksum type of `algorithm` on `layout`: the one asked for, else S3's default.
+    fn checksum_type(&self, algorithm: Algorithm, layout: &Layout) -> ChecksumType {
+        self.checksum_type.unwrap_or_else(|| ChecksumType::s3_default(algorithm, layout))
+    }
+
+    /// The checksum `algorithm` on `layout`, if S3 accepts it.
+    fn request(&self, algorithm: Algorithm, layout: &Layout) -> Result<ChecksumRequest> {
+        let t = self.checksum_type(algorithm, layout);
+        checksums::s3_accepts(algorithm, t, layout)
+            .map_err(|e| anyhow!("{e} ({})", describe_upload(layout)))?;
+        Ok(match t {
+            ChecksumType::FullObject => ChecksumRequest::FullObject(algorithm),
+            ChecksumType::Composite => ChecksumRequest::Composite(algorithm, layout.clone()),
+        })
+    }
+}
+
+/// "a single PUT", "parts of 8388608 bytes", for messages.
+fn describe_upload(layout: &Layout) -> String {
+    match layout {
+        Layout::Single => "the upload is a single PUT".to_string(),
+        l => format!("the upload is multipart, {l}"),
+    }
+}
+
+/// A file opened for `hash`, with the layouts to hash it for and the checksums to compute (for
+/// each algorithm and layout, the index of its request). Standard input has no file.
 struct Prepared {
     file: Option<std::fs::File>,
     size: Option<u64>,
     layouts: Vec<Layout>,
+    requests: Vec<ChecksumRequest>,
+    /// `index[a][l]`: the request of algorithm `a` on layout `l`, when S3 accepts it.
+    index: Vec<Vec<Option<usize>>>,
+}
+
+impl Prepared {
+    fn etag_layouts<'a>(&'a self, how: &How<'_>) -> &'a [Layout] {
+        if how.etag {
+            &self.layouts
+        } else {
+            &[]
+        }
+    }
 }
 
 fn prepare(path: &Path, how: &How<'_>) -> Result<Prepared> {
@@ -413,17 +530,45 @@ fn prepare(path: &Path, how: &How<'_>) -> Result<Prepared> {
         })?],
         (None, None) => vec![Layout::Single, Layout::uniform(how.uploader.part_size)?],
     };
-    Ok(Prepared { file, size, layouts })
+    let mut requests: Vec<ChecksumRequest> = Vec::new();
+    let mut index = Vec::with_capacity(how.algorithms.len());
+    for &a in &how.algorithms {
+        let mut row = Vec::with_capacity(layouts.len());
+        for layout in &layouts {
+            let request = match how.request(a, layout) {
+                Ok(r) => r,
+                // Known before reading: refused now. For a pipe, only if the layout applies.
+                Err(e) if layouts.len() == 1 => return Err(e),
+                Err(_) => {
+                    row.push(None);
+                    continue;
+                }
+            };
+            let i = requests.iter().position(|r| *r == request).unwrap_or_else(|| {
+                requests.push(request);
+                requests.len() - 1
+            });
+            row.push(Some(i));
+        }
+        index.push(row);
+    }
+    Ok(Prepared { file, size, layouts, requests, index })
 }
 
-/// Picks the layout that applies to the size read, and its ETag.
-fn settle(
-    how: &How<'_>,
-    layouts: Vec<Layout>,
-    hashed: engine::Hashed,
-) -> Result<(Etag, Layout, u64, Vec<String>)> {
+/// What `hash` prints for one file.
+struct Settled {
+    etag: Option<Etag>,
+    layout: Layout,
+    size: u64,
+    warnings: Vec<String>,
+    checksums: Vec<(Checksum, ChecksumType)>,
+}
+
+/// Picks the layout that applies to the size read, its ETag and its checksums.
+fn settle(how: &How<'_>, p: Prepared, hashed: engine::Hashed) -> Result<Settled> {
     let size = hashed.size;
     let uploader = how.uploader;
+    let layouts = p.layouts;
     let index = match layouts.len() {
         1 => 0,
         _ => {
@@ -444,15 +589,35 @@ fn settle(
         Some(_) => layout.limit_warnings(size).iter().map(|w| w.to_string()).collect(),
         None => vec![],
     };
-    let etag = hashed.etags.into_iter().nth(index).expect("one result per layout")?;
-    Ok((etag, layout, size, warnings))
+    let etag = match how.etag {
+        true => Some(hashed.etags.into_iter().nth(index).expect("one result per layout")?),
+        false => None,
+    };
+    let values = hashed.checksums;
+    let mut checksums = Vec::with_capacity(how.algorithms.len());
+    for (&a, row) in how.algorithms.iter().zip(&p.index) {
+        let t = how.checksum_type(a, &layout);
+        let i = match row[index] {
+            Some(i) => i,
+            // Refused for the layout that applies (a pipe): say why.
+            None => {
+                return Err(how.request(a, &layout).err().unwrap_or_else(|| anyhow!("{a} was not computed")))
+            }
+        };
+        let value = values.get(i).cloned().ok_or_else(|| anyhow!("{a} was not computed"))??;
+        checksums.push((value, t));
+    }
+    Ok(Settled { etag, layout, size, warnings, checksums })
 }
 
 fn verify(args: &VerifyArgs, progress: bool) -> Result<Exit> {
-    let remote = RemoteEtag::parse(&args.etag)?;
+    let remote = args.etag.as_deref().map(RemoteEtag::parse).transpose()?;
+    let remote = remote.as_ref();
     let mut opts = VerifyOptions::default();
     opts.remote_size = args.size;
     opts.sse = args.sse.unwrap_or_default();
+    opts.checksums = args.checksums.clone();
+    opts.checksum_type = args.checksum_type;
     opts.layout = match (&args.part_size, &args.part_sizes, args.single) {
         (Some(p), _, _) => Some(Layout::uniform(*p)?),
         (None, Some(sizes), _) => Some(Layout::explicit(sizes.clone())?),
@@ -468,18 +633,18 @@ fn verify(args: &VerifyArgs, progress: bool) -> Result<Exit> {
             return Ok(file_error(path, &e));
         }
         let bar = Bar::new(&shown(path), args.size, progress);
-        etagsum::verify_reader(io::stdin(), None, &remote, &opts, &read, &bar)
+        etagsum::verify_reader(io::stdin(), None, remote, &opts, &read, &bar)
     } else {
         match engine::open(path) {
             Ok((_, Some(size))) => {
                 let bar = Bar::new(&shown(path), Some(size), progress);
-                etagsum::verify_path(path, &remote, &opts, &read, &bar)
+                etagsum::verify_path(path, remote, &opts, &read, &bar)
             }
             // A pipe or a device named as a file (`<(cat data)`, /dev/stdin) is read front to back
             // as standard input is: positional reads fail on it even when --size gives its length.
             Ok((file, None)) => {
                 let bar = Bar::new(&shown(path), args.size, progress);
-                etagsum::verify_reader(file, None, &remote, &opts, &read, &bar)
+                etagsum::verify_reader(file, None, remote, &opts, &read, &bar)
             }
             Err(e) => Err(e.into()),
         }

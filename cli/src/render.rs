@@ -8,7 +8,10 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use etagsum::{Etag, Layout, Need, OpaqueShape, Reason, RemoteEtag, Report, Sse, Verdict, Warning};
+use etagsum::{
+    ChecksumReport, ChecksumType, Etag, Evidence, Layout, Need, OpaqueShape, Reason, RemoteEtag, Report, Sse,
+    Verdict, Warning,
+};
 use serde_json::{json, Value};
 
 /// `n` and the noun, plural unless `n` is 1: "1 part", "3 parts".
@@ -61,13 +64,41 @@ pub(crate) fn shell_path(path: &std::path::Path) -> String {
     }
 }
 
-fn remote_text(r: &RemoteEtag) -> String {
-    r.to_string()
+fn remote_text(r: Option<&RemoteEtag>) -> Option<String> {
+    r.map(RemoteEtag::to_string)
+}
+
+/// The facts of a report as `verify` takes them back: the ETag (quoted for a shell) and a
+/// `--checksum ALG=VALUE` per checksum.
+fn facts(r: &Report) -> String {
+    let mut out: Vec<String> = Vec::new();
+    if let Some(e) = remote_text(r.remote_etag.as_ref()) {
+        out.push(shell_quote(&e).into_owned());
+    }
+    for c in &r.checksums {
+        out.push(format!("--checksum {}={}", c.remote.algorithm().name().to_ascii_lowercase(), c.remote));
+    }
+    out.join(" ")
+}
+
+/// " (composite, part size 8 MiB (3 parts))" or " (full-object)" for a checksum's answer.
+fn checksum_how(c: &ChecksumReport, size: u64) -> String {
+    match (c.checksum_type, &c.layout) {
+        (Some(ChecksumType::Composite), Some(l)) => format!("composite, {}", describe(l, size)),
+        (Some(ChecksumType::Composite), None) => "composite".to_string(),
+        (Some(ChecksumType::FullObject), _) => "full-object".to_string(),
+        (_, _) => "full-object or composite".to_string(),
+    }
+}
+
+/// The report of the checksum of `algorithm` that decided.
+fn deciding(r: &Report, algorithm: etagsum::ChecksumAlgorithm, verdict: Verdict) -> Option<&ChecksumReport> {
+    r.checksums.iter().find(|c| c.remote.algorithm() == algorithm && c.verdict == verdict)
 }
 
 /// The sentence that says why.
 pub(crate) fn reason(r: &Report) -> String {
-    let remote = remote_text(&r.remote_etag);
+    let remote = remote_text(r.remote_etag.as_ref()).unwrap_or_default();
     let computed = r.computed_etag.map(|e| e.to_string()).unwrap_or_default();
     match &r.reason {
         Reason::Md5Equal => "the MD5 of the file equals the remote ETag".to_string(),
@@ -148,6 +179,31 @@ pub(crate) fn reason(r: &Report) -> String {
             );
             s
         }
+        Reason::ChecksumEqual { algorithm } => match deciding(r, *algorithm, Verdict::Match) {
+            Some(c) => format!("the {algorithm} checksum ({}) equals the remote one", checksum_how(c, r.size)),
+            None => format!("the {algorithm} checksum equals the remote one"),
+        },
+        Reason::ChecksumDiffers { algorithm } => match deciding(r, *algorithm, Verdict::Mismatch) {
+            Some(c) => format!(
+                "the {algorithm} checksum of the file ({}) is {}, not {}",
+                checksum_how(c, r.size),
+                c.computed.map(|v| v.to_string()).unwrap_or_default(),
+                c.remote
+            ),
+            None => format!("the {algorithm} checksum of the file differs"),
+        },
+        Reason::ChecksumNotReproduced { algorithm } => format!(
+            "the {algorithm} checksum could not be reproduced: a composite value depends on the upload's part sizes, and none of the layouts tried gives it (or the file differs)"
+        ),
+        Reason::Disagree { matched, differs } => {
+            let why = match differs {
+                Evidence::Etag => {
+                    "the ETag of an object encrypted with SSE-KMS or SSE-C is not an MD5 (say so with --sse), or the values are of different objects or versions"
+                }
+                _ => "the values are of different objects or versions, or the checksum's type or part count is not the upload's",
+            };
+            format!("{matched} matches but {differs} does not: {why}")
+        }
         _ => r.reason.code().replace('_', " "),
     }
 }
@@ -160,15 +216,15 @@ pub(crate) fn advice(r: &Report, path: &std::path::Path, key: Option<&[u8]>) -> 
         return None;
     }
     let name = shell_path(path);
-    let etag = shell_quote(&remote_text(&r.remote_etag)).into_owned();
+    let etag = facts(r);
     let key = match key.map(std::str::from_utf8) {
         Some(Ok(k)) => shell_quote(k).into_owned(),
         _ => "KEY".to_string(),
     };
     let head = format!("aws s3api head-object --bucket BUCKET --key {key}");
     let parts = match &r.remote_etag {
-        RemoteEtag::Md5(e) => e.parts(),
-        _ => None,
+        Some(RemoteEtag::Md5(e)) => e.parts(),
+        _ => r.checksums.iter().find_map(|c| c.remote.parts()),
     };
     let clauses: Vec<String> = r
         .needs
@@ -194,9 +250,15 @@ pub(crate) fn advice(r: &Report, path: &std::path::Path, key: Option<&[u8]>) -> 
                 "read the object's size: {head} --query ContentLength, then run: etagsum verify {name} {etag} --size \
                  <ContentLength>"
             ),
-            Need::Checksum => {
-                format!("compare an additional checksum, which survives encryption: {head} --checksum-mode ENABLED")
-            }
+            Need::Checksum => format!(
+                "compare an additional checksum, which survives encryption: {head} --checksum-mode ENABLED, then run: \
+                 etagsum verify {name} {etag} --checksum <algorithm>=<value>"
+            ),
+            Need::ChecksumType => format!(
+                "read whether the checksum is full-object or composite: aws s3api get-object-attributes --bucket \
+                 BUCKET --key {key} --object-attributes Checksum (ChecksumType), then run: etagsum verify {name} \
+                 {etag} --checksum-type full|composite"
+            ),
             _ => format!("read the object's {}", need.code().replace('_', " ")),
         })
         .collect();
@@ -230,10 +292,18 @@ pub(crate) fn explain_with(
     uploaders: bool,
     key: Option<&[u8]>,
 ) -> String {
-    let mut s = match (r.verdict, &r.layout) {
-        (Verdict::Match, Some(l)) => describe(l, r.size),
+    let mut s = match (r.verdict, &r.layout, &r.reason) {
+        (Verdict::Match, Some(l), Reason::Md5Equal | Reason::Reproduced) => describe(l, r.size),
         _ => reason(r),
     };
+    if r.verdict == Verdict::Match {
+        for c in r.checksums.iter().filter(|c| !matches!(r.reason, Reason::ChecksumEqual { algorithm } if algorithm == c.remote.algorithm() && c.verdict == Verdict::Match)) {
+            let _ = write!(s, "; {} {}", c.remote.algorithm(), match c.verdict {
+                Verdict::Match => format!("{} OK", checksum_how(c, r.size)),
+                v => v.label().to_string(),
+            });
+        }
+    }
     if uploaders && r.verdict == Verdict::Match && !r.uploaders.is_empty() {
         let _ = write!(s, "; uploaders: {}", r.uploaders.join(", "));
     }
@@ -268,7 +338,7 @@ pub(crate) fn report_json(
 ) -> Value {
     let computed: Option<Etag> = r.computed_etag;
     fields.insert("size".into(), json!(r.size));
-    fields.insert("remote_etag".into(), json!(remote_text(&r.remote_etag)));
+    fields.insert("remote_etag".into(), json!(remote_text(r.remote_etag.as_ref())));
     fields.insert("computed_etag".into(), json!(computed.map(|e| e.to_string())));
     fields.insert("verdict".into(), json!(r.verdict));
     fields.insert("layout".into(), layout_json(r.layout.as_ref(), Some(r.size)));
@@ -280,6 +350,21 @@ pub(crate) fn report_json(
     fields.insert("tried".into(), json!(r.tried));
     fields
         .insert("warnings".into(), json!(r.warnings.iter().map(|w| warning(w, r.size)).collect::<Vec<_>>()));
+    let checksums: Vec<Value> = r
+        .checksums
+        .iter()
+        .map(|c| {
+            json!({
+                "algorithm": c.remote.algorithm().name(),
+                "remote": c.remote.to_string(),
+                "computed": c.computed.map(|v| v.to_string()),
+                "verdict": c.verdict,
+                "type": c.checksum_type.map(|t| t.to_string()),
+                "layout": layout_json(c.layout.as_ref(), Some(r.size)),
+            })
+        })
+        .collect();
+    fields.insert("checksums".into(), json!(checksums));
     Value::Object(fields)
 }
 

@@ -23,6 +23,10 @@
 //! layout's ETag as they finish (see `plan`), and only layouts of at most
 //! [`MAX_PARTS`](crate::layout::MAX_PARTS) parts keep each part's digest.
 //!
+//! The additional checksums (CRC32, CRC32C, CRC64NVME, SHA1, SHA256) ride on the same read: each
+//! stream also runs the checksums its ranges need (see `plan` for where a full-object value rides),
+//! so an ETag, its candidate layouts and every checksum cost one pass over the source.
+//!
 //! A regular file is read with `pread`, never memory-mapped: a file truncated under a mapping
 //! kills the process with SIGBUS, and the promise is an error for that file, never a crash.
 
@@ -43,6 +47,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use thiserror::Error;
 
+use crate::checksum::{Algorithm, Checksum};
 use crate::etag::{Etag, Md5Digest, PartCountError};
 use crate::layout::{Layout, LayoutError};
 use crate::md5x::Kernel;
@@ -325,6 +330,21 @@ pub struct Hashed {
     /// those digests are folded into the ETag as they are computed and not kept, so that memory
     /// does not grow with the part count.
     pub part_digests: Vec<Option<Vec<Md5Digest>>>,
+    /// For each requested checksum, in order: its value (a composite one with its `-N`), or why
+    /// its layout does not fit the source.
+    pub checksums: Vec<Result<Checksum, LayoutError>>,
+}
+
+/// An additional checksum to compute while the source is read.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ChecksumRequest {
+    /// The checksum of the whole object, as S3 stores it with `FULL_OBJECT`: the same whatever the
+    /// object's layout. A CRC is computed per part and combined, so it runs in parallel; a SHA in
+    /// one stream.
+    FullObject(Algorithm),
+    /// The composite checksum of the object uploaded as the layout says, as S3 stores it with
+    /// `COMPOSITE`: the checksum of its parts' raw checksums, with `-N`.
+    Composite(Algorithm, Layout),
 }
 
 /// How the engine reads and hashes; the defaults are right for production, tests move the
@@ -447,8 +467,19 @@ pub fn hash_path(
     opts: &ReadOptions,
     progress: &dyn Progress,
 ) -> Result<Hashed, EngineError> {
+    hash_path_with(path, layouts, &[], opts, progress)
+}
+
+/// [`hash_path`] that also computes `checksums`, in the same pass.
+pub fn hash_path_with(
+    path: &Path,
+    layouts: &[Layout],
+    checksums: &[ChecksumRequest],
+    opts: &ReadOptions,
+    progress: &dyn Progress,
+) -> Result<Hashed, EngineError> {
     let (file, size) = open(path)?;
-    hash_file(&file, size, layouts, opts, progress)
+    hash_file_with(&file, size, layouts, checksums, opts, progress)
 }
 
 /// Hashes an open file for every layout in one pass. `size` is its length when it is a regular
@@ -463,7 +494,19 @@ pub fn hash_file(
     opts: &ReadOptions,
     progress: &dyn Progress,
 ) -> Result<Hashed, EngineError> {
-    hash_file_tuned(file, size, layouts, opts, progress, Tuning::default())
+    hash_file_with(file, size, layouts, &[], opts, progress)
+}
+
+/// [`hash_file`] that also computes `checksums`, in the same pass.
+pub fn hash_file_with(
+    file: &File,
+    size: Option<u64>,
+    layouts: &[Layout],
+    checksums: &[ChecksumRequest],
+    opts: &ReadOptions,
+    progress: &dyn Progress,
+) -> Result<Hashed, EngineError> {
+    hash_file_tuned_with(file, size, layouts, checksums, opts, progress, Tuning::default())
 }
 
 /// [`hash_file`] with explicit tuning.
@@ -476,13 +519,28 @@ pub fn hash_file_tuned(
     progress: &dyn Progress,
     tuning: Tuning,
 ) -> Result<Hashed, EngineError> {
+    hash_file_tuned_with(file, size, layouts, &[], opts, progress, tuning)
+}
+
+/// [`hash_file_with`] with explicit tuning.
+#[doc(hidden)]
+pub fn hash_file_tuned_with(
+    file: &File,
+    size: Option<u64>,
+    layouts: &[Layout],
+    checksums: &[ChecksumRequest],
+    opts: &ReadOptions,
+    progress: &dyn Progress,
+    tuning: Tuning,
+) -> Result<Hashed, EngineError> {
     opts.check_size(size)?;
+    let plan = Plan::with_checksums(layouts, checksums, size, tuning.ranges)?;
     // Positional reads pay off when several streams run side by side; one stream (a single-part
     // MD5, a one-part upload) runs fastest reading ahead in one thread while hashing in another,
     // and so do tiny parts, where a read per part would cost more than the part.
     let positional = |size: u64| {
-        let mut counts = layouts
-            .iter()
+        let mut counts = plan
+            .layouts()
             .filter(|l| l.is_multipart())
             .filter_map(|l| l.part_count(size).ok())
             .filter(|&n| n > 1)
@@ -491,10 +549,10 @@ pub fn hash_file_tuned(
     };
     match size {
         Some(size) if size >= tuning.positional_min && positional(size) => {
-            self::positional(file, size, layouts, opts, progress, tuning)
+            self::positional(file, size, plan, opts, progress, tuning)
         }
-        Some(_) => hash_reader_tuned(ReadAt { file, pos: 0 }, size, layouts, opts, progress, tuning),
-        None => hash_reader_tuned(file, size, layouts, opts, progress, tuning),
+        Some(_) => read_front_to_back(ReadAt { file, pos: 0 }, size, plan, opts, progress, tuning),
+        None => read_front_to_back(file, size, plan, opts, progress, tuning),
     }
 }
 
@@ -531,6 +589,8 @@ pub struct FileJob<'a> {
     pub size: Option<u64>,
     /// The layouts to hash it for.
     pub layouts: &'a [Layout],
+    /// The checksums to compute.
+    pub checksums: &'a [ChecksumRequest],
 }
 
 /// Hashes several files, each for its layouts, with one result per file in order. Small files are
@@ -562,7 +622,9 @@ pub fn hash_files(
                 batch.push(i);
                 batch_bytes += size;
             }
-            _ => out[i] = Some(hash_file(job.file, job.size, job.layouts, opts, progress)),
+            _ => {
+                out[i] = Some(hash_file_with(job.file, job.size, job.layouts, job.checksums, opts, progress))
+            }
         }
     }
     flush(&mut batch, &mut out);
@@ -601,7 +663,10 @@ fn hash_batch(
     let mut results: Vec<Option<Result<Hashed, EngineError>>> = Vec::with_capacity(which.len());
     let mut files: Vec<(usize, Vec<u8>, Plan)> = Vec::with_capacity(which.len());
     for (k, (&i, r)) in which.iter().zip(read).enumerate() {
-        match r.and_then(|buf| Ok((Plan::new(jobs[i].layouts, Some(buf.len() as u64), RANGES)?, buf))) {
+        let plan = |buf: &Vec<u8>| {
+            Plan::with_checksums(jobs[i].layouts, jobs[i].checksums, Some(buf.len() as u64), RANGES)
+        };
+        match r.and_then(|buf| Ok((plan(&buf)?, buf))) {
             Ok((plan, buf)) => {
                 results.push(None);
                 files.push((k, buf, plan));
@@ -651,15 +716,56 @@ pub fn hash_reader<R: Read + Send>(
     opts: &ReadOptions,
     progress: &dyn Progress,
 ) -> Result<Hashed, EngineError> {
-    hash_reader_tuned(reader, expected_size, layouts, opts, progress, Tuning::default())
+    hash_reader_with(reader, expected_size, layouts, &[], opts, progress)
+}
+
+/// [`hash_reader`] that also computes `checksums`, in the same pass.
+pub fn hash_reader_with<R: Read + Send>(
+    reader: R,
+    expected_size: Option<u64>,
+    layouts: &[Layout],
+    checksums: &[ChecksumRequest],
+    opts: &ReadOptions,
+    progress: &dyn Progress,
+) -> Result<Hashed, EngineError> {
+    hash_reader_tuned_with(reader, expected_size, layouts, checksums, opts, progress, Tuning::default())
 }
 
 /// [`hash_reader`] with explicit tuning.
 #[doc(hidden)]
 pub fn hash_reader_tuned<R: Read + Send>(
-    mut reader: R,
+    reader: R,
     expected_size: Option<u64>,
     layouts: &[Layout],
+    opts: &ReadOptions,
+    progress: &dyn Progress,
+    tuning: Tuning,
+) -> Result<Hashed, EngineError> {
+    hash_reader_tuned_with(reader, expected_size, layouts, &[], opts, progress, tuning)
+}
+
+/// [`hash_reader_with`] with explicit tuning.
+#[doc(hidden)]
+pub fn hash_reader_tuned_with<R: Read + Send>(
+    reader: R,
+    expected_size: Option<u64>,
+    layouts: &[Layout],
+    checksums: &[ChecksumRequest],
+    opts: &ReadOptions,
+    progress: &dyn Progress,
+    tuning: Tuning,
+) -> Result<Hashed, EngineError> {
+    opts.check_size(expected_size)?;
+    let plan = Plan::with_checksums(layouts, checksums, expected_size, tuning.ranges)?;
+    read_front_to_back(reader, expected_size, plan, opts, progress, tuning)
+}
+
+/// Reads a source front to back in two windows, advancing the plan's streams over one while the
+/// next is read.
+fn read_front_to_back<R: Read + Send>(
+    mut reader: R,
+    expected_size: Option<u64>,
+    mut plan: Plan,
     opts: &ReadOptions,
     progress: &dyn Progress,
     tuning: Tuning,
@@ -673,7 +779,6 @@ pub fn hash_reader_tuned<R: Read + Send>(
     let window =
         tuning.window.min(opts.budget() / 2).min(usize::try_from(limit).unwrap_or(usize::MAX)).max(1);
     let want = |pos: u64| (window as u64).min(limit - pos) as usize;
-    let mut plan = Plan::new(layouts, expected_size, tuning.ranges)?;
     let mut cur = vec![0u8; window];
     let mut next = vec![0u8; window];
     let mut cur_len = fill(&mut reader, &mut cur[..want(0)])?;
@@ -793,13 +898,13 @@ fn advance_parallel(kernel: Kernel, items: &mut [(&mut Stream, &[u8])]) {
 fn positional(
     file: &File,
     size: u64,
-    layouts: &[Layout],
+    plan: Plan,
     opts: &ReadOptions,
     progress: &dyn Progress,
     tuning: Tuning,
 ) -> Result<Hashed, EngineError> {
     let kernel = tuning.kernel(opts)?;
-    let largest = layouts.iter().filter_map(|l| largest_part(l, size)).max().unwrap_or(0);
+    let largest = plan.layouts().filter_map(|l| largest_part(l, size)).max().unwrap_or(0);
     let prefetching = match tuning.prefetch {
         Prefetch::Never => false,
         Prefetch::Always => true,
@@ -831,7 +936,7 @@ fn positional(
             }
         }
         let _stop = Stop(&gate);
-        hash_positional(kernel, file, size, layouts, opts, progress, tuning, &gate)
+        hash_positional(kernel, file, size, plan, opts, progress, tuning, &gate)
     });
     #[cfg(test)]
     tests::record_prefetch(gate.read_ahead());
@@ -854,7 +959,7 @@ fn hash_positional(
     kernel: Kernel,
     file: &File,
     size: u64,
-    layouts: &[Layout],
+    mut plan: Plan,
     opts: &ReadOptions,
     progress: &dyn Progress,
     tuning: Tuning,
@@ -871,7 +976,6 @@ fn hash_positional(
     let nbuf = threads.min(in_flight);
     let share = in_flight.div_ceil(nbuf);
     let mut buffers: Vec<Vec<u8>> = (0..nbuf).map(|_| vec![0u8; share * slot]).collect();
-    let mut plan = Plan::new(layouts, Some(size), tuning.ranges)?;
     let mut reported = 0u64;
     loop {
         opts.check_cancel()?;

@@ -9,7 +9,9 @@ use std::cell::Cell;
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::engine::{hash_reader_tuned, EngineError, Hashed, NoProgress, Tuning};
+use super::plan::Plan;
+use crate::checksum::{self, Algorithm, Checksum};
+use crate::engine::{hash_reader_tuned, ChecksumRequest, EngineError, Hashed, NoProgress, Tuning};
 use crate::md5x::Kernel;
 use crate::{Layout, MultipartHasher};
 use common::{reference_etag, Rng};
@@ -416,8 +418,11 @@ fn hash_files_matches_reference_for_every_file() {
         opened.push(open(&path).unwrap());
         contents.push(data);
     }
-    let jobs: Vec<FileJob<'_>> =
-        opened.iter().zip(&layouts).map(|((f, s), l)| FileJob { file: f, size: *s, layouts: l }).collect();
+    let jobs: Vec<FileJob<'_>> = opened
+        .iter()
+        .zip(&layouts)
+        .map(|((f, s), l)| FileJob { file: f, size: *s, layouts: l, checksums: &[] })
+        .collect();
     // With the default budget, and with the smallest, which makes batches of 1 MiB.
     let tight = crate::ReadOptions { memory: 0, ..Default::default() };
     for opts in [crate::ReadOptions::default(), tight] {
@@ -593,8 +598,8 @@ fn cancel_stops_every_reader() {
     let (file, size) = crate::engine::open(&path).unwrap();
     let small = std::fs::File::open(&path).unwrap();
     let jobs = [
-        FileJob { file: &file, size, layouts: &layouts },
-        FileJob { file: &small, size: Some(10), layouts: &layouts },
+        FileJob { file: &file, size, layouts: &layouts, checksums: &[] },
+        FileJob { file: &small, size: Some(10), layouts: &layouts, checksums: &[] },
     ];
     for r in hash_files(&jobs, &opts, &NoProgress) {
         assert!(matches!(r, Err(EngineError::Cancelled)));
@@ -720,4 +725,169 @@ fn a_short_file_reports_the_bytes_really_read() {
             format!("ended after {n} bytes, but its size was {reported} bytes when it was opened")
         );
     }
+}
+
+/// The checksum `request` asks for, computed naively: `None` when its layout does not fit.
+fn reference_checksum(data: &[u8], request: &ChecksumRequest) -> Option<Checksum> {
+    match request {
+        ChecksumRequest::FullObject(a) => Some(Checksum::of(*a, data)),
+        ChecksumRequest::Composite(a, layout) => {
+            let ranges = layout.part_ranges(data.len() as u64).ok()?;
+            let mut h = checksum::Hasher::new(*a);
+            for r in &ranges {
+                h.update(Checksum::of(*a, &data[r.start as usize..r.end as usize]).bytes());
+            }
+            Some(h.finish().with_parts(Some(ranges.len() as u32)))
+        }
+    }
+}
+
+/// Random checksum requests: full-object values of every algorithm, and composite ones over the
+/// layouts (which the ETags share) and over layouts of their own.
+fn requests_for(layouts: &[Layout], size: u64, rng: &mut Rng) -> Vec<ChecksumRequest> {
+    let mut requests = Vec::new();
+    for _ in 0..1 + rng.below(5) {
+        let a = Algorithm::ALL[rng.below(5) as usize];
+        requests.push(match rng.below(3) {
+            0 => ChecksumRequest::FullObject(a),
+            1 => ChecksumRequest::Composite(a, layouts[rng.below(layouts.len() as u64) as usize].clone()),
+            _ => ChecksumRequest::Composite(a, Layout::uniform(1 + rng.below(size + 2)).unwrap()),
+        });
+    }
+    requests
+}
+
+fn assert_checksums(data: &[u8], requests: &[ChecksumRequest], hashed: &Hashed, what: &str) {
+    assert_eq!(hashed.checksums.len(), requests.len(), "{what}");
+    for (request, got) in requests.iter().zip(&hashed.checksums) {
+        assert_eq!(got.as_ref().ok(), reference_checksum(data, request).as_ref(), "{request:?} {what}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Every checksum, over every reader, equals the naive computation, and the ETags beside them
+    /// are untouched.
+    #[test]
+    fn checksums_match_reference_on_every_reader(seed in any::<u64>(), window in 1usize..400) {
+        use crate::engine::{hash_file_tuned_with, hash_files, FileJob, Prefetch};
+        let mut rng = Rng(seed | 1);
+        let part = 1 + rng.below(200);
+        let size = size_near_boundary(part, &mut rng);
+        let data = rng.bytes(size as usize);
+        let mut layouts = layouts_for(size, &mut rng);
+        layouts.push(Layout::uniform(part).unwrap());
+        let layouts = &layouts[rng.below(layouts.len() as u64) as usize..];
+        let requests = requests_for(&layouts_for(size, &mut rng), size, &mut rng);
+        let ranges = [1, 2, 5, 4096][rng.below(4) as usize];
+        let check_etags = |hashed: &Hashed, what: &str| {
+            for (layout, got) in layouts.iter().zip(&hashed.etags) {
+                match got {
+                    Ok(got) => assert_eq!((got.digest(), got.parts()), reference_any(&data, layout), "{what}"),
+                    Err(_) => assert!(layout.part_count(size).is_err(), "{what}"),
+                }
+            }
+        };
+        for known in [false, true] {
+            let reader = Trickle { data: &data, rng: Rng(seed ^ 0x9e37), max: 1 + rng.below(500) as usize };
+            let tuning = Tuning { window, ranges, ..Tuning::default() };
+            let hashed = crate::engine::hash_reader_tuned_with(
+                reader, known.then_some(size), layouts, &requests, &Default::default(), &NoProgress, tuning,
+            ).unwrap();
+            assert_checksums(&data, &requests, &hashed, "front to back");
+            check_etags(&hashed, "front to back");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data");
+        std::fs::write(&path, &data).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let tuning = Tuning {
+            chunk: 64 * (1 + rng.below(4) as usize),
+            positional_min: 0,
+            positional_part_min: 0,
+            ranges,
+            prefetch: Prefetch::Never,
+            ..Tuning::default()
+        };
+        let hashed = hash_file_tuned_with(&file, Some(size), layouts, &requests, &Default::default(), &NoProgress, tuning).unwrap();
+        assert_checksums(&data, &requests, &hashed, "positional");
+        check_etags(&hashed, "positional");
+        let jobs = [FileJob { file: &file, size: Some(size), layouts, checksums: &requests }];
+        let hashed = hash_files(&jobs, &Default::default(), &NoProgress).pop().unwrap().unwrap();
+        assert_checksums(&data, &requests, &hashed, "batch");
+        check_etags(&hashed, "batch");
+    }
+}
+
+/// A full-object CRC rides on the parts of a multipart ETag, or on parts of its own on a large file
+/// with no multipart layout, and is combined: the same value as one stream gives, read with the
+/// positional reader (in parallel). A full-object SHA is one stream, and no MD5 runs for a
+/// checksum alone.
+#[test]
+fn full_object_crcs_are_combined_from_parts_of_any_layout() {
+    use crate::engine::{hash_file_tuned_with, Prefetch};
+    let dir = tempfile::tempdir().unwrap();
+    let size = (40 << 20) + 12_345;
+    let data = Rng(0xc4c).bytes(size);
+    let path = dir.path().join("large");
+    std::fs::write(&path, &data).unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    let requests: Vec<ChecksumRequest> =
+        Algorithm::ALL.into_iter().map(ChecksumRequest::FullObject).collect();
+    let tuning = Tuning { prefetch: Prefetch::Never, ..Tuning::default() };
+    for (layouts, positional) in [
+        (vec![], true),
+        (vec![Layout::uniform(5 << 20).unwrap()], true),
+        (vec![Layout::Single], false),
+        (vec![Layout::Single, Layout::uniform(8 << 20).unwrap()], true),
+    ] {
+        let hashed = hash_file_tuned_with(
+            &file,
+            Some(size as u64),
+            &layouts,
+            &requests,
+            &Default::default(),
+            &NoProgress,
+            tuning,
+        )
+        .unwrap();
+        assert_checksums(&data, &requests, &hashed, &format!("{layouts:?}"));
+        assert_eq!(positional, last_run().in_flight > 0, "{layouts:?}");
+        assert_eq!(hashed.etags.len(), layouts.len());
+    }
+}
+
+/// Streams run only the hashes their ranges need: with checksums alone no MD5 is computed (seen
+/// from the plan), and a checksum of the first part does not run on over the whole object.
+#[test]
+fn streams_run_only_the_hashes_their_ranges_need() {
+    use super::stream::Needs;
+    let layouts = [Layout::Single, Layout::uniform(10).unwrap()];
+    let requests = [ChecksumRequest::Composite(Algorithm::Sha256, Layout::uniform(10).unwrap())];
+    let plan = Plan::with_checksums(&layouts, &requests, Some(100), 100).unwrap();
+    let layouts: Vec<&Layout> = plan.layouts().collect();
+    assert_eq!(layouts.len(), 2, "the composite shares the ETag's track");
+    let plan =
+        Plan::with_checksums(&[], &[ChecksumRequest::FullObject(Algorithm::Crc32)], Some(100), 100).unwrap();
+    assert_eq!(plan.layouts().collect::<Vec<_>>(), [&Layout::Single]);
+    let n = Needs::checksum(Algorithm::Crc32);
+    assert!(!n.md5() && n.has(Algorithm::Crc32) && !n.has(Algorithm::Crc32c));
+    // The data through the engine, with a checksum of the first part only: equal to the reference.
+    let data = Rng(5).bytes(100);
+    let hashed = crate::engine::hash_reader_with(
+        &data[..],
+        Some(100),
+        &[Layout::Single],
+        &[ChecksumRequest::Composite(Algorithm::Crc32c, Layout::explicit(vec![10, 90]).unwrap())],
+        &Default::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    assert_checksums(
+        &data,
+        &[ChecksumRequest::Composite(Algorithm::Crc32c, Layout::explicit(vec![10, 90]).unwrap())],
+        &hashed,
+        "",
+    );
 }

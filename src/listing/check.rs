@@ -509,7 +509,7 @@ impl Run<'_> {
             .iter()
             .filter_map(|p| match p {
                 Prepared::Open { file, remote, facts, .. } => {
-                    Some(VerifyJob { file: &file.file, size: file.size, remote, opts: facts })
+                    Some(VerifyJob { file: &file.file, size: file.size, remote: Some(remote), opts: facts })
                 }
                 _ => None,
             })
@@ -730,6 +730,6 @@ fn prepare(item: Result<Entry, BadEntry>, opts: &CheckOptions) -> Prepared {
         checked.outcome = Outcome::NoEtag { size_differs };
         return Prepared::Done(checked, listed);
     };
-    let facts = VerifyOptions { remote_size: checked.size, layout, sse };
+    let facts = VerifyOptions { remote_size: checked.size, layout, sse, ..VerifyOptions::default() };
     Prepared::Open { checked, file, remote, facts, listed }
 }

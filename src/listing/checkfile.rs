@@ -71,6 +71,7 @@ use std::io::{BufRead, Read as _};
 use std::path::PathBuf;
 
 use super::{At, BadEntry, Entry, ListingError, Sink, Skipped, Source};
+use crate::checksum::Checksum;
 use crate::etag::Etag;
 use crate::layout::Layout;
 
@@ -398,6 +399,14 @@ pub fn tagged_line(name: &[u8], size: u64, layout: &Layout, etag: &Etag) -> Vec<
         }
     };
     line(format!("ETAG size={size} {layout} (").as_bytes(), name, format!(") = {etag}").as_bytes())
+}
+
+/// The line of an additional checksum of a file, as `cksum --tag` writes its own:
+/// `ALGORITHM (NAME) = VALUE` and a newline (`CRC64NVME (data.bin) = …`), with S3's name of the
+/// algorithm and the value as S3 shows it; escaped as [`plain_line`] is. [`Checkfile`] reads it
+/// back to `name` and the checksum.
+pub fn checksum_line(name: &[u8], checksum: &Checksum) -> Vec<u8> {
+    line(format!("{} (", checksum.algorithm()).as_bytes(), name, format!(") = {checksum}").as_bytes())
 }
 
 /// `before`, the name, `after` and a newline; escaped as md5sum escapes (`before` and `after` hold
