@@ -708,19 +708,18 @@ impl Planned {
         let size = done.size;
         let remote = self.remote.as_ref();
         // The ETag on its own.
-        let (mut etag_report, etag_layouts): (Option<Report>, EtagsByLayout) =
-            match &self.etag {
-                EtagStep::Absent => (None, Vec::new()),
-                EtagStep::Decided(r) => (Some(r.clone()), Vec::new()),
-                EtagStep::Hash(cands, ctx) => {
-                    let kept: Vec<Candidate> = done.etags.iter().map(|(i, _)| cands[*i].clone()).collect();
-                    let etags: Vec<Result<Etag, LayoutError>> =
-                        done.etags.iter().map(|(_, e)| e.clone()).collect();
-                    let r = judge_etag(ctx, &kept, size, &etags);
-                    let pairs = kept.into_iter().map(|c| c.layout).zip(etags).collect();
-                    (Some(r), pairs)
-                }
-            };
+        let (mut etag_report, etag_layouts): (Option<Report>, EtagsByLayout) = match &self.etag {
+            EtagStep::Absent => (None, Vec::new()),
+            EtagStep::Decided(r) => (Some(r.clone()), Vec::new()),
+            EtagStep::Hash(cands, ctx) => {
+                let kept: Vec<Candidate> = done.etags.iter().map(|(i, _)| cands[*i].clone()).collect();
+                let etags: Vec<Result<Etag, LayoutError>> =
+                    done.etags.iter().map(|(_, e)| e.clone()).collect();
+                let r = judge_etag(ctx, &kept, size, &etags);
+                let pairs = kept.into_iter().map(|c| c.layout).zip(etags).collect();
+                (Some(r), pairs)
+            }
+        };
         let etag_matched_layout =
             etag_report.as_ref().filter(|r| r.verdict == Verdict::Match).and_then(|_| match &self.etag {
                 EtagStep::Hash(_, ctx) => etag_layouts
