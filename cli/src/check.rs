@@ -539,6 +539,7 @@ fn object_json(c: &Checked, keyed: bool) -> Value {
             fields.insert("advice".into(), Value::Null);
             fields.insert("tried".into(), json!(0));
             fields.insert("warnings".into(), json!([]));
+            fields.insert("checksums".into(), json!([]));
             Value::Object(fields)
         }
     };
@@ -583,6 +584,7 @@ fn error_code(e: &CheckError) -> &'static str {
         CheckError::Key(_) => "bad_key",
         CheckError::Open(_) => "unreadable",
         CheckError::Etag(_) => "bad_etag",
+        CheckError::Checksum(_) => "bad_checksum",
         CheckError::Verify(_) => "unreadable",
         CheckError::Walk(_) => "unreadable",
         _ => "error",

@@ -443,7 +443,10 @@ fn hash(args: &HashArgs, progress: bool) -> Result<Exit> {
                         None => {}
                     }
                     for (c, _) in &checksums {
-                        out.write(&checkfile::checksum_line(&name, c))?;
+                        match args.tag {
+                            true => out.write(&checkfile::checksum_tagged_line(&name, size, &layout, c))?,
+                            false => out.write(&checkfile::checksum_line(&name, c))?,
+                        }
                     }
                 }
                 Err(e) => status = status.merge(file_error(path, &format!("{e:#}"))),

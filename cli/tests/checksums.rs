@@ -228,3 +228,45 @@ fn hostile_checksum_values_are_refused_with_the_reason() {
     // A huge -N that parses is no crash: no layout gives it.
     etagsum(&d).args(["verify", "f", "--checksum", "crc32=y/Q5Jg==-4294967295"]).assert().code(3);
 }
+
+#[test]
+fn check_reads_the_checksum_lines_hash_writes() {
+    let d = Dir::new();
+    d.file("big", &(0..(9u32 << 20)).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
+    d.file("small", b"123456789");
+    d.file("odd name\\x", b"abc");
+    for tag in [false, true] {
+        let mut args = vec!["hash", "--checksum", "crc32,crc64nvme,sha256"];
+        if tag {
+            args.push("--tag");
+        }
+        let out = etagsum(&d).args(&args).args(["big", "small", "odd name\\x"]).output().unwrap();
+        assert!(out.status.success());
+        std::fs::write(d.path().join("sums"), &out.stdout).unwrap();
+        // 3 files × (the ETag and 3 checksums).
+        etagsum(&d)
+            .args(["check", "--quiet", "sums"])
+            .assert()
+            .code(0)
+            .stdout("")
+            .stderr(predicate::str::contains("12 OK"));
+    }
+    // One byte changed: the ETag line and every checksum line of that file are a mismatch (the
+    // tagged lines record the layout, so the composite values are definitive).
+    d.file("small", b"123456780");
+    etagsum(&d)
+        .args(["check", "--quiet", "sums"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("small: MISMATCH (the CRC32 checksum of the file (full-object)"))
+        .stderr(predicate::str::contains("8 OK, 4 MISMATCH"));
+    // A bad value is that line's failure; the others are still checked.
+    std::fs::write(d.path().join("bad"), "CRC32 (big) = !!!\nSHA256 (odd name\\x) = ungA/r8D8KBw==\n")
+        .unwrap();
+    etagsum(&d)
+        .args(["check", "bad"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("big: FAILED (invalid CRC32 checksum"))
+        .stdout(predicate::str::contains("odd name"));
+}

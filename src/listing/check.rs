@@ -31,6 +31,7 @@ use thiserror::Error;
 
 use super::root::{bytes_to_path, open_plain, FoundKind, KeyError, LocalFile, OpenError, RelPath};
 use super::{At, BadEntry, Entry, ListingError, Root, Shard, Skipped, Source};
+use crate::checksum::{Algorithm, Checksum, ChecksumError, ChecksumType};
 use crate::engine::{Progress, ReadOptions};
 use crate::etag::{EtagError, Md5Digest, RemoteEtag};
 use crate::verify::{verify_files, Report, Verdict, VerifyError, VerifyJob, VerifyOptions};
@@ -188,6 +189,9 @@ pub enum CheckError {
     /// The listed ETag cannot be read.
     #[error("{0}")]
     Etag(EtagError),
+    /// A listed checksum cannot be read.
+    #[error("{0}")]
+    Checksum(ChecksumError),
     /// Reading or hashing the file failed.
     #[error("{0}")]
     Verify(VerifyError),
@@ -211,6 +215,8 @@ pub struct Checked {
     pub local_size: Option<u64>,
     /// The ETag as the listing gives it.
     pub remote_etag: Option<String>,
+    /// The additional checksums the listing gives, as written.
+    pub remote_checksums: Vec<(Algorithm, String)>,
     /// Where the entry was read.
     pub at: Option<At>,
     /// The answer.
@@ -225,6 +231,7 @@ impl Checked {
             size: entry.size,
             local_size: None,
             remote_etag: entry.etag,
+            remote_checksums: entry.checksums,
             at: entry.at,
             outcome: Outcome::Missing,
         }
@@ -237,6 +244,7 @@ impl Checked {
             size: None,
             local_size: None,
             remote_etag: None,
+            remote_checksums: Vec::new(),
             at: Some(bad.at),
             outcome: Outcome::Error(CheckError::BadEntry(bad.what)),
         }
@@ -331,7 +339,13 @@ impl Progress for Counting<'_> {
 enum Prepared {
     Skip(Skip),
     Done(Checked, Option<u128>),
-    Open { checked: Checked, file: LocalFile, remote: RemoteEtag, facts: VerifyOptions, listed: Option<u128> },
+    Open {
+        checked: Checked,
+        file: LocalFile,
+        remote: Option<RemoteEtag>,
+        facts: VerifyOptions,
+        listed: Option<u128>,
+    },
 }
 
 /// The 128-bit name of a relative path in the set of listed keys.
@@ -508,9 +522,12 @@ impl Run<'_> {
         let jobs: Vec<VerifyJob<'_>> = group
             .iter()
             .filter_map(|p| match p {
-                Prepared::Open { file, remote, facts, .. } => {
-                    Some(VerifyJob { file: &file.file, size: file.size, remote: Some(remote), opts: facts })
-                }
+                Prepared::Open { file, remote, facts, .. } => Some(VerifyJob {
+                    file: &file.file,
+                    size: file.size,
+                    remote: remote.as_ref(),
+                    opts: facts,
+                }),
                 _ => None,
             })
             .collect();
@@ -606,6 +623,7 @@ impl Run<'_> {
                 size: None,
                 local_size,
                 remote_etag: None,
+                remote_checksums: Vec::new(),
                 at: None,
                 outcome,
             };
@@ -713,6 +731,16 @@ fn prepare(item: Result<Entry, BadEntry>, opts: &CheckOptions) -> Prepared {
         }
         None => None,
     };
+    let mut checksums = Vec::with_capacity(checked.remote_checksums.len());
+    for (algorithm, value) in &checked.remote_checksums {
+        match Checksum::parse(*algorithm, value) {
+            Ok(c) => checksums.push(c),
+            Err(e) => {
+                checked.outcome = Outcome::Error(CheckError::Checksum(e));
+                return Prepared::Done(checked, listed);
+            }
+        }
+    }
     let file = match opened {
         Ok(f) => f,
         Err(OpenError::Missing) => {
@@ -725,11 +753,22 @@ fn prepare(item: Result<Entry, BadEntry>, opts: &CheckOptions) -> Prepared {
         }
     };
     checked.local_size = file.size;
-    let Some(remote) = remote else {
+    if remote.is_none() && checksums.is_empty() {
         let size_differs = matches!((checked.size, file.size), (Some(a), Some(b)) if a != b);
         checked.outcome = Outcome::NoEtag { size_differs };
         return Prepared::Done(checked, listed);
+    }
+    // A checkfile's checksum line holds a composite value with its -N, as `hash` writes it: one
+    // without is full-object.
+    let checksum_type = (!checksums.is_empty() && checksums.iter().all(|c| c.parts().is_none()))
+        .then_some(ChecksumType::FullObject);
+    let facts = VerifyOptions {
+        remote_size: checked.size,
+        layout,
+        sse,
+        checksums,
+        checksum_type,
+        ..VerifyOptions::default()
     };
-    let facts = VerifyOptions { remote_size: checked.size, layout, sse, ..VerifyOptions::default() };
     Prepared::Open { checked, file, remote, facts, listed }
 }

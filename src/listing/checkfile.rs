@@ -33,6 +33,14 @@
 //! (`md5sum --tag`), is read as a tagged line that records nothing: a file's MD5 is its
 //! single-part ETag.
 //!
+//! **Checksums.** `hash --checksum` adds a line per additional checksum, as `cksum --tag` writes
+//! its own: `CRC64NVME (NAME) = VALUE` ([`checksum_line`]), or with `--tag` the attributes of a
+//! tagged line between the algorithm and the name, `CRC32 size=… part-size=… (NAME) = VALUE-3`
+//! ([`checksum_tagged_line`]). The algorithm is S3's name (`CRC32`, `CRC32C`, `CRC64NVME`,
+//! `SHA1`, `SHA256`); the value, kept as written in [`Entry::checksums`], is parsed by the checker.
+//! A composite value is written with its `-N`, so the checker reads a value without one as
+//! full-object. A file with an ETag line and checksum lines is checked once per line.
+//!
 //! **Escaped names.** A name holding a backslash, a newline or a carriage return is written as
 //! md5sum writes it: the line starts with `\`, and in the name `\\`, `\n` and `\r` stand for a
 //! backslash, a newline and a carriage return. In an escaped name a backslash followed by
@@ -71,7 +79,7 @@ use std::io::{BufRead, Read as _};
 use std::path::PathBuf;
 
 use super::{At, BadEntry, Entry, ListingError, Sink, Skipped, Source};
-use crate::checksum::Checksum;
+use crate::checksum::{Algorithm, Checksum};
 use crate::etag::Etag;
 use crate::layout::Layout;
 
@@ -217,6 +225,18 @@ fn parse_line(line: &[u8], first: bool) -> Result<Option<Entry>, String> {
     if let Some(after) = rest.strip_prefix(b"MD5 ") {
         if after.first() == Some(&b'(') {
             return parse_tagged(after, escaped, false).map(Some);
+        }
+    }
+    for algorithm in Algorithm::ALL {
+        let Some(after) = rest.strip_prefix(algorithm.name().as_bytes()).and_then(|a| a.strip_prefix(b" "))
+        else {
+            continue;
+        };
+        if !matches!(after.first(), None | Some(b' ' | b'*')) {
+            let mut entry = parse_tagged(after, escaped, true)?;
+            let value = entry.etag.take().unwrap_or_default();
+            entry.checksums.push((algorithm, value));
+            return Ok(Some(entry));
         }
     }
     parse_plain(rest, escaped).map(Some)
@@ -390,6 +410,11 @@ pub fn plain_line(name: &[u8], etag: &Etag) -> Vec<u8> {
 /// back to `name`, `size`, `layout` and the ETag, provided the layout can describe `size` bytes
 /// (explicit part sizes add up to it; otherwise the line reads back as a bad line).
 pub fn tagged_line(name: &[u8], size: u64, layout: &Layout, etag: &Etag) -> Vec<u8> {
+    line(format!("ETAG {} (", attributes(size, layout)).as_bytes(), name, format!(") = {etag}").as_bytes())
+}
+
+/// `size=SIZE LAYOUT`, the attributes of a tagged line.
+fn attributes(size: u64, layout: &Layout) -> String {
     let layout = match layout {
         Layout::Single => "single".to_string(),
         Layout::Uniform { part_size, .. } => format!("part-size={part_size}"),
@@ -398,7 +423,16 @@ pub fn tagged_line(name: &[u8], size: u64, layout: &Layout, etag: &Etag) -> Vec<
             format!("part-sizes={}", sizes.join(","))
         }
     };
-    line(format!("ETAG size={size} {layout} (").as_bytes(), name, format!(") = {etag}").as_bytes())
+    format!("size={size} {layout}")
+}
+
+/// The tagged line of an additional checksum of a file of `size` bytes uploaded with `layout`:
+/// `ALGORITHM size=SIZE LAYOUT (NAME) = VALUE`, so that `etagsum check` verifies a composite value
+/// with the layout that made it. [`Checkfile`] reads it back to `name`, `size`, `layout` and the
+/// checksum.
+pub fn checksum_tagged_line(name: &[u8], size: u64, layout: &Layout, checksum: &Checksum) -> Vec<u8> {
+    let before = format!("{} {} (", checksum.algorithm(), attributes(size, layout));
+    line(before.as_bytes(), name, format!(") = {checksum}").as_bytes())
 }
 
 /// The line of an additional checksum of a file, as `cksum --tag` writes its own:
@@ -822,7 +856,22 @@ mod tests {
         }
 
         #[test]
-        fn any_bytes_give_one_answer_per_line(input in prop::collection::vec(prop_oneof![any::<u8>(), prop::sample::select(b"\n\r \\()=*#ETAG".to_vec())], 0..300)) {
+        fn checksum_lines_round_trip(name in name(), (size, layout) in size_and_layout(), raw in any::<[u8; 32]>(), alg in 0usize..5, n in prop::option::of(1u32..=u32::MAX), tagged in any::<bool>()) {
+            let a = Algorithm::ALL[alg];
+            let c = Checksum::from_bytes(a, &raw[..a.digest_len()]).unwrap().with_parts(n);
+            let line = if tagged { checksum_tagged_line(&name, size, &layout, &c) } else { checksum_line(&name, &c) };
+            let entry = one(&line).unwrap();
+            prop_assert_eq!(&entry.key, &name);
+            prop_assert_eq!(entry.etag, None);
+            prop_assert_eq!(&entry.checksums, &vec![(a, c.to_string())]);
+            prop_assert_eq!(Checksum::parse(a, &entry.checksums[0].1).unwrap(), c);
+            if tagged {
+                prop_assert_eq!((entry.size, entry.layout), (Some(size), Some(layout)));
+            }
+        }
+
+        #[test]
+        fn any_bytes_give_one_answer_per_line(input in prop::collection::vec(prop_oneof![any::<u8>(), prop::sample::select(b"\n\r \\()=*#ETAGCRC32SHA".to_vec())], 0..300)) {
             let (items, skipped) = read_all(&input);
             let lines = input.split(|&b| b == b'\n').count() - usize::from(input.is_empty() || input.ends_with(b"\n"));
             prop_assert_eq!(items.len() as u64 + skipped.blank_lines, lines as u64);

@@ -49,6 +49,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+use crate::checksum::Algorithm;
 use crate::layout::Layout;
 use crate::verify::Sse;
 
@@ -79,6 +80,9 @@ pub struct Entry {
     pub etag: Option<String>,
     /// The layout the object was uploaded with, if the record says (a tagged checkfile line).
     pub layout: Option<Layout>,
+    /// Additional checksums the record gives (a checksum line of a checkfile), each as written:
+    /// the checker parses them, so that one bad value is that object's error.
+    pub checksums: Vec<(Algorithm, String)>,
     /// The object's encryption, if the listing says (S3 Inventory's `EncryptionStatus`).
     pub sse: Sse,
     /// Whether the object was uploaded in parts, if the listing says (`IsMultipartUploaded`).
