@@ -13,6 +13,11 @@ Then the tree checks (trees.py): `etagsum check` on list-objects-v2 listings and
 S3 Inventory reports made from buckets on the same server, shards, and the
 Kubernetes and Slurm examples; `--trees-only` runs only those.
 
+Then the checksum checks (checksums.py): uploads with each additional checksum
+algorithm and type S3 accepts, read back with ChecksumMode enabled and compared
+with values computed in Python, then `etagsum verify --checksum` and `etagsum
+hash --checksum` on each object; `--checksums-only` runs only those.
+
 Prints one line per check and ends with `N passed, M failed`; exits 1 when a
 check failed or a component (moto, a client, the binary) is missing.
 """
@@ -43,6 +48,7 @@ try:  # needs boto3, that is the virtual environment's interpreter
 
     from clients import CASES, Clients, UploadError, multipart_layout, read_remote, upload_parts  # noqa: E402
     from server import MotoServer, isolate_this_process  # noqa: E402
+    from checksums import run_checksum_tests  # noqa: E402
     from trees import run_tree_tests  # noqa: E402
 
     IMPORT_ERROR = ""
@@ -92,6 +98,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     p.add_argument("--trees-only", action="store_true",
                    help="run only the tree checks: listings, inventories, shards, examples (tests/s3/trees.py)")
+    p.add_argument("--checksums-only", action="store_true",
+                   help="run only the additional checksum checks (tests/s3/checksums.py)")
     return p.parse_args(argv)
 
 
@@ -172,7 +180,8 @@ class Harness:
             return
         self.start()
         cases = [c for c in CASES if not self.args.case or c.name.startswith(tuple(self.args.case))]
-        if self.args.trees_only:
+        only = self.args.trees_only or self.args.checksums_only
+        if only:
             cases = []
         sizes = self.args.size or SIZES
         for case in cases:
@@ -182,13 +191,18 @@ class Harness:
             for size in sizes:
                 self._guarded(f"{case.name} size={size}", self.test_upload, case, size)
             self.report.note(f"# {case.name}: {len(sizes)} uploads in {time.monotonic() - started:.0f} s")
-        if not self.args.case and not self.args.size and not self.args.trees_only:
+        whole = not self.args.case and not self.args.size
+        if whole and not only:
             self._guarded("uneven parts", self.test_uneven_parts)
             self._guarded("server-side encryption", self.test_encryption)
-        if not self.args.case and not self.args.size:
+        if whole and not self.args.checksums_only:
             started = time.monotonic()
             run_tree_tests(self, present)
             self.report.note(f"# tree checks in {time.monotonic() - started:.0f} s")
+        if whole and not self.args.trees_only:
+            started = time.monotonic()
+            run_checksum_tests(self)
+            self.report.note(f"# checksum checks in {time.monotonic() - started:.0f} s")
 
     def _guarded(self, subject: str, test, *args) -> None:
         """Run one test; a harness error is a failure of that test, not of the run."""
