@@ -1058,9 +1058,11 @@ fn read_and_advance(
                 actual: (stream.pos + got as u64).min(now),
             });
         }
+        // The chunk is in the cache now; after the round's other reads it would not be.
+        stream.update_checksums(dst);
         work.push((&mut **stream, &*dst));
     }
-    stream::advance(kernel, &mut work);
+    stream::advance_md5(kernel, &mut work);
     Ok(())
 }
 

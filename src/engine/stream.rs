@@ -122,6 +122,22 @@ impl Stream {
         self.ends.is_empty()
     }
 
+    /// Whether a checksum still runs at the stream's position.
+    fn has_checksums(&self) -> bool {
+        self.checksums.iter().any(|(_, until)| self.pos < *until)
+    }
+
+    /// Runs the checksums over `data`, the next bytes at the stream's position (never past its next
+    /// end), without moving the stream.
+    pub(super) fn update_checksums(&mut self, data: &[u8]) {
+        // Data never crosses an end, so each checksum takes all of it or none.
+        for (h, until) in &mut self.checksums {
+            if self.pos < *until {
+                h.update(data);
+            }
+        }
+    }
+
     /// The hashes `needs` asks for, of everything consumed so far.
     fn sums(&self, needs: Needs) -> Sums {
         let mut sums = Sums::default();
@@ -162,22 +178,53 @@ impl Stream {
 /// Advances each stream over its bytes, `data` being the next bytes of the source at the stream's
 /// position, never past its next end. The whole blocks of all streams' MD5s go through the
 /// multi-buffer kernel together; the partial blocks at either edge are buffered in each stream.
-/// The checksums take the same bytes on the same thread, while they are in the cache.
+///
+/// The checksums take the same bytes on the same thread, in steps of [`STEP`] bytes per stream
+/// with the MD5s following each step: the bytes come from memory once, for the checksum, and the
+/// MD5 finds them in the cache. (A read copies a chunk into its buffer past the cache, so a
+/// checksum over whole chunks before the MD5s would read everything from memory twice.)
 pub(super) fn advance(kernel: Kernel, items: &mut [(&mut Stream, &[u8])]) {
+    if !items.iter().any(|(s, _)| s.has_checksums()) {
+        return advance_md5(kernel, items);
+    }
+    let longest = items.iter().map(|(_, d)| d.len()).max().unwrap_or(0);
+    let mut off = 0;
+    loop {
+        let mut step: Vec<(&mut Stream, &[u8])> = items
+            .iter_mut()
+            .filter_map(|(s, d)| {
+                let (a, b) = (off.min(d.len()), (off + STEP).min(d.len()));
+                // An empty range settles in the first step.
+                (a < b || (off == 0 && d.is_empty())).then_some((&mut **s, &d[a..b]))
+            })
+            .collect();
+        for (s, d) in step.iter_mut() {
+            s.update_checksums(d);
+        }
+        advance_md5(kernel, &mut step);
+        off += STEP;
+        if off >= longest {
+            return;
+        }
+    }
+}
+
+/// Bytes per stream per step when checksums run beside the MD5s: the steps of every lane together
+/// stay in the cache.
+const STEP: usize = 32 << 10;
+
+/// Advances the MD5s of the streams over their bytes, for streams whose checksums already took
+/// them ([`Stream::update_checksums`]): the positional reader runs the checksums on each chunk as
+/// soon as it is read, while it is in the cache.
+pub(super) fn advance_md5(kernel: Kernel, items: &mut [(&mut Stream, &[u8])]) {
     let mut jobs: Vec<Job<'_>> = Vec::with_capacity(items.len());
     let mut advanced: Vec<(&mut u64, u64)> = Vec::with_capacity(items.len());
     for (stream, data) in items.iter_mut() {
-        let Stream { state, tail, tail_len, pos, ends, md5_until, checksums, .. } = &mut **stream;
+        let Stream { state, tail, tail_len, pos, ends, md5_until, .. } = &mut **stream;
         let mut data: &[u8] = data;
         debug_assert!(ends.first().is_some_and(|&(e, _, _)| *pos + data.len() as u64 <= e));
         let at = *pos;
         advanced.push((pos, data.len() as u64));
-        // Data never crosses an end, so each hash takes all of it or none.
-        for (h, until) in checksums.iter_mut() {
-            if at < *until {
-                h.update(data);
-            }
-        }
         if at >= *md5_until {
             continue;
         }
