@@ -177,6 +177,13 @@ fn an_encrypted_object_is_verified_by_its_checksum() {
         (Verdict::Match, &Reason::ChecksumEqual { algorithm: Algorithm::Crc64Nvme })
     );
     assert_eq!(r.checksums[0].verdict, Verdict::Match);
+    assert!(r.warnings.is_empty(), "an encrypted object's ETag is known to say nothing: {r:?}");
+    // The same ETag, the encryption not given: it is not reproduced, and the report says so.
+    let mut o2 = o.clone();
+    o2.sse = Sse::Unknown;
+    let r = verify(&d, Some("0123456789abcdef0123456789abcdef-3"), &o2);
+    assert_eq!(r.verdict, Verdict::Match);
+    assert!(matches!(r.warnings[..], [etagsum::Warning::EtagNotCompared { .. }]), "{r:?}");
     let mut changed = d.clone();
     changed[7] ^= 1;
     let r = verify(&changed, Some("0123456789abcdef0123456789abcdef"), &o);

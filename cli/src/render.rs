@@ -275,6 +275,10 @@ pub(crate) fn warning(w: &Warning, size: u64) -> String {
         Warning::LayoutWrong { given } => {
             format!("the layout given ({}) does not reproduce the ETag", describe(given, size))
         }
+        Warning::EtagNotCompared { reason } => format!(
+            "the checksum decided; the ETag given could not be compared ({}), so it is no evidence either way",
+            reason.code().replace('_', " ")
+        ),
         _ => "a warning this version cannot describe".to_string(),
     }
 }

@@ -146,7 +146,8 @@ pub fn s3api(data: &[u8]) {
 }
 
 /// Any bytes the reader reads to its end give one answer per line (an entry, a bad entry or a
-/// skipped line), in order; an entry has a name that is not empty and holds no NUL, and an ETag.
+/// skipped line), in order; an entry has a name that is not empty and holds no NUL, and an ETag or
+/// (a checksum line) one checksum.
 fn answers_line_by_line(data: &[u8], items: &Items, blank: u64) {
     let total = lines(data);
     assert_eq!(items.len() as u64 + blank, total, "answers for {total} lines: {items:?}, {blank} skipped");
@@ -155,7 +156,10 @@ fn answers_line_by_line(data: &[u8], items: &Items, blank: u64) {
         let line = match item {
             Ok(e) => {
                 assert!(!e.key.is_empty() && !e.key.contains(&0), "a bad name read: {e:?}");
-                assert!(e.etag.as_ref().is_some_and(|t| !t.is_empty()), "no ETag: {e:?}");
+                // An ETag line has its ETag; a checksum line its one value.
+                let etag = e.etag.as_ref().is_some_and(|t| !t.is_empty());
+                let checksum = e.checksums.len() == 1 && !e.checksums[0].1.is_empty();
+                assert!(etag != checksum, "neither an ETag nor one checksum, or both: {e:?}");
                 e.at.as_ref().and_then(|a| a.line)
             }
             Err(b) => {

@@ -120,6 +120,15 @@ impl SumPlan {
             }
             (_, None) => plan.needs.extend([Need::PartSize, Need::RemoteSize]),
         }
+        // A layout that does not fit the object, or gives more parts than a composite value can
+        // count, cannot have made the value.
+        if let Some(s) = size {
+            let fits = |l: &Layout| l.part_count(s).is_ok_and(|n| n <= u64::from(u32::MAX));
+            plan.own.retain(|c| fits(&c.layout));
+            if plan.known.as_ref().is_some_and(|k| !fits(k)) {
+                plan.known = None;
+            }
+        }
         if full {
             // Which of the two it is would settle it.
             plan.needs.push(Need::ChecksumType);

@@ -321,6 +321,13 @@ pub enum Warning {
         /// The caller's layout.
         given: Layout,
     },
+    /// A checksum decided the verdict; the ETag given could not be reproduced (its reason is the
+    /// one given), so it is no evidence either way. Not given for an ETag known to be no MD5 (an
+    /// encrypted object's).
+    EtagNotCompared {
+        /// Why the ETag could not be compared.
+        reason: Reason,
+    },
 }
 
 /// The verdict for one source, with everything needed to explain it.
@@ -832,6 +839,11 @@ impl Planned {
                 if let Some(e) = &etag_report {
                     r.warnings = e.warnings.clone();
                     r.tried = e.tried;
+                    // An encrypted or non-MD5 ETag is known to say nothing; any other that was not
+                    // reproduced is worth a word.
+                    if !matches!(e.reason, Reason::Encrypted { .. } | Reason::NotMd5 { .. }) {
+                        r.warnings.push(Warning::EtagNotCompared { reason: e.reason.clone() });
+                    }
                 }
                 r
             }
