@@ -324,7 +324,7 @@ impl Checksum {
         }
         let raw = base64::engine::general_purpose::STANDARD
             .decode(text)
-            .map_err(|e| err(Problem::Base64(e.to_string())))?;
+            .map_err(|e| err(Problem::Base64(base64_problem(text, &e))))?;
         if raw.len() != algorithm.digest_len() {
             return Err(err(Problem::Length(raw.len())));
         }
@@ -395,10 +395,32 @@ impl fmt::Debug for Checksum {
     }
 }
 
+/// What is wrong with `text` as base64, in words: the base64 crate's own messages name bytes by
+/// number ("Invalid symbol 61, offset 6").
+fn base64_problem(text: &str, e: &base64::DecodeError) -> String {
+    let at = |offset: usize| text.get(offset..).and_then(|s| s.chars().next()).unwrap_or('?');
+    match *e {
+        base64::DecodeError::InvalidByte(offset, _) => {
+            format!("{:?} at position {} does not belong there", at(offset), offset + 1)
+        }
+        base64::DecodeError::InvalidLength(n) => {
+            format!("{n} characters are not a whole number of base64 groups of 4")
+        }
+        base64::DecodeError::InvalidLastSymbol(offset, _) => {
+            format!(
+                "the last character, {:?} at position {}, is not a possible ending",
+                at(offset),
+                offset + 1
+            )
+        }
+        base64::DecodeError::InvalidPadding => "its '=' padding is wrong".to_string(),
+    }
+}
+
 /// Why a text is not a checksum value of the algorithm it was read for.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[error("invalid {algorithm} checksum '{input}': {problem}; expected the base64 of {len} bytes (as S3 shows it, e.g. {example}), optionally followed by -N with N a part count of 1 or more",
-    len = algorithm.digest_len(), example = Checksum::of(*algorithm, b"123456789").to_string())]
+#[error("invalid {algorithm} checksum '{}': {problem}; expected the base64 of {len} bytes (as S3 shows it, e.g. {example}), optionally followed by -N with N a part count of 1 or more",
+    input.escape_debug(), len = algorithm.digest_len(), example = Checksum::of(*algorithm, b"123456789").to_string())]
 pub struct ChecksumError {
     algorithm: Algorithm,
     input: String,

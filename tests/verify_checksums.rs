@@ -387,3 +387,70 @@ fn many_files_in_one_call_agree_with_one_at_a_time() {
         }
     }
 }
+
+#[test]
+fn an_encrypted_objects_etag_still_tells_its_part_count() {
+    // 3 parts of 3000 bytes; the ETag of an SSE-KMS object is no MD5 but still ends in its -N.
+    let d = data(9000);
+    let layout = Layout::uniform(3000).unwrap();
+    let value = s3_value(&d, &layout, Algorithm::Crc32, ChecksumType::Composite);
+    for (etag, ok) in [
+        ("0123456789abcdef0123456789abcdef-3", true),
+        ("0123456789abcdef0123456789abcdef-4", false),
+        // A single PUT's ETag beside a 3-part composite value: the facts disagree.
+        ("0123456789abcdef0123456789abcdef", false),
+    ] {
+        for sse in [Sse::Kms, Sse::C] {
+            let mut o = opts(vec![value]);
+            o.sse = sse;
+            o.layout = Some(layout.clone());
+            let r = verify(&d, Some(etag), &o);
+            assert_eq!(r.verdict == Verdict::Match, ok, "{etag} {sse:?}: {r:?}");
+            if !ok {
+                assert_eq!(r.verdict, Verdict::Inconclusive, "{etag}: {r:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_layout_given_that_contradicts_the_part_count_is_not_used() {
+    let d = data(9000);
+    let layout = Layout::uniform(3000).unwrap();
+    let value = s3_value(&d, &layout, Algorithm::Sha256, ChecksumType::Composite);
+    // A single PUT, or 2 parts, against a -3 value: inconclusive, whatever the bytes.
+    for given in [Layout::Single, Layout::uniform(5000).unwrap()] {
+        let mut o = opts(vec![value]);
+        o.layout = Some(given.clone());
+        let r = verify(&d, None, &o);
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{given:?}: {r:?}");
+        assert!(r.needs.contains(&Need::PartSize), "{r:?}");
+    }
+    // The right part count, the wrong sizes: the value is reproduced by the guess, with a warning.
+    let mut o = opts(vec![value]);
+    o.layout = Some(Layout::explicit(vec![2000, 3000, 4000]).unwrap());
+    let r = verify(&d, None, &o);
+    assert_eq!(r.verdict, Verdict::Match, "{r:?}");
+    assert!(r.warnings.iter().any(|w| matches!(w, etagsum::Warning::LayoutWrong { .. })), "{r:?}");
+    // A single PUT said by the caller: only the full-object value is tried, and one that differs
+    // is not evidence on its own (the type would settle it).
+    let mut o = opts(vec![Checksum::of(Algorithm::Crc32, b"other")]);
+    o.layout = Some(Layout::Single);
+    let r = verify(&d, None, &o);
+    assert_eq!((r.verdict, r.needs.as_slice()), (Verdict::Inconclusive, &[Need::ChecksumType][..]), "{r:?}");
+    o.checksum_type = Some(ChecksumType::FullObject);
+    assert_eq!(verify(&d, None, &o).verdict, Verdict::Mismatch);
+}
+
+#[test]
+fn a_composite_crc64nvme_is_refused_as_s3_has_none() {
+    let d = data(100);
+    let f = file_of(&d);
+    let value = Checksum::of(Algorithm::Crc64Nvme, &d);
+    for (v, t) in [(value.with_parts(Some(1)), None), (value, Some(ChecksumType::Composite))] {
+        let mut o = opts(vec![v]);
+        o.checksum_type = t;
+        let e = verify_path(f.path(), None, &o, &ReadOptions::default(), &NoProgress).unwrap_err();
+        assert!(matches!(e, VerifyError::ChecksumUnsupported(_)), "{e}");
+    }
+}

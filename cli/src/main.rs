@@ -90,7 +90,10 @@ fn parse_checksum(s: &str) -> Result<Checksum, String> {
         format!("'{s}' is not ALG=VALUE; expected e.g. crc32=y/Q5Jg== or crc64nvme=rosUhgp5mIg=")
     })?;
     let algorithm = parse_algorithm(name)?;
-    Checksum::parse(algorithm, value).map_err(|e| e.to_string())
+    Checksum::parse(algorithm, value).map_err(|e| match value.contains(',') {
+        true => format!("{e} (give several values with one --checksum each)"),
+        false => e.to_string(),
+    })
 }
 
 fn parse_content_length(s: &str) -> Result<u64, String> {
@@ -442,9 +445,11 @@ fn hash(args: &HashArgs, progress: bool) -> Result<Exit> {
                         Some(etag) => out.write(&checkfile::plain_line(&name, &etag))?,
                         None => {}
                     }
-                    for (c, _) in &checksums {
+                    for (c, t) in &checksums {
                         match args.tag {
-                            true => out.write(&checkfile::checksum_tagged_line(&name, size, &layout, c))?,
+                            true => {
+                                out.write(&checkfile::checksum_tagged_line(&name, size, &layout, c, *t))?
+                            }
                             false => out.write(&checkfile::checksum_line(&name, c))?,
                         }
                     }

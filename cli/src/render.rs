@@ -68,15 +68,54 @@ fn remote_text(r: Option<&RemoteEtag>) -> Option<String> {
     r.map(RemoteEtag::to_string)
 }
 
-/// The facts of a report as `verify` takes them back: the ETag (quoted for a shell) and a
-/// `--checksum ALG=VALUE` per checksum.
-fn facts(r: &Report) -> String {
+/// A fact of `verify`'s command line, so that advice can replace one and keep the others.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fact {
+    Layout,
+    Size,
+    Sse,
+    ChecksumType,
+}
+
+/// The facts of a report as `verify` takes them back, but `without` (which the advice then adds
+/// itself): the ETag (quoted for a shell), a `--checksum ALG=VALUE` per checksum, and the options
+/// the caller gave.
+fn facts(r: &Report, without: Option<Fact>) -> String {
     let mut out: Vec<String> = Vec::new();
     if let Some(e) = remote_text(r.remote_etag.as_ref()) {
         out.push(shell_quote(&e).into_owned());
     }
     for c in &r.checksums {
         out.push(format!("--checksum {}={}", c.remote.algorithm().name().to_ascii_lowercase(), c.remote));
+    }
+    let f = &r.facts;
+    if let (Some(t), true) = (f.checksum_type, without != Some(Fact::ChecksumType)) {
+        out.push(format!(
+            "--checksum-type {}",
+            if t == ChecksumType::Composite { "composite" } else { "full" }
+        ));
+    }
+    if let (Some(s), true) = (f.remote_size, without != Some(Fact::Size)) {
+        out.push(format!("--size {s}"));
+    }
+    match (&f.layout, without != Some(Fact::Layout)) {
+        (Some(Layout::Single), true) => out.push("--single".to_string()),
+        (Some(Layout::Uniform { part_size, .. }), true) => out.push(format!("--part-size {part_size}")),
+        (Some(Layout::Explicit { part_sizes, .. }), true) => {
+            let sizes: Vec<String> = part_sizes.iter().map(u64::to_string).collect();
+            out.push(format!("--part-sizes {}", sizes.join(",")));
+        }
+        _ => {}
+    }
+    let sse = match f.sse {
+        Sse::None => Some("none"),
+        Sse::S3 => Some("s3"),
+        Sse::Kms => Some("kms"),
+        Sse::C => Some("c"),
+        _ => None,
+    };
+    if let (Some(sse), true) = (sse, without != Some(Fact::Sse)) {
+        out.push(format!("--sse {sse}"));
     }
     out.join(" ")
 }
@@ -197,11 +236,17 @@ pub(crate) fn reason(r: &Report) -> String {
         ),
         Reason::Disagree { matched, differs } => {
             let why = match differs {
+                Evidence::Etag if r.facts.sse != Sse::Unknown => {
+                    "the values are of different objects or versions, or the layout given is not the upload's"
+                }
                 Evidence::Etag => {
                     "the ETag of an object encrypted with SSE-KMS or SSE-C is not an MD5 (say so with --sse), or the values are of different objects or versions"
                 }
                 _ => "the values are of different objects or versions, or the checksum's type or part count is not the upload's",
             };
+            if matched == differs {
+                return format!("one {matched} matches but another does not: {why}").replace("one the ", "one ");
+            }
             format!("{matched} matches but {differs} does not: {why}")
         }
         _ => r.reason.code().replace('_', " "),
@@ -215,8 +260,10 @@ pub(crate) fn advice(r: &Report, path: &std::path::Path, key: Option<&[u8]>) -> 
     if r.needs.is_empty() {
         return None;
     }
-    let name = shell_path(path);
-    let etag = facts(r);
+    // Standard input is named `-`, which the command reads again (the data piped to it anew).
+    let name = if path.as_os_str() == "-" { "-".to_string() } else { shell_path(path) };
+    let etag = facts(r, None);
+    let but = |fact| facts(r, Some(fact));
     let key = match key.map(std::str::from_utf8) {
         Some(Ok(k)) => shell_quote(k).into_owned(),
         _ => "KEY".to_string(),
@@ -232,23 +279,27 @@ pub(crate) fn advice(r: &Report, path: &std::path::Path, key: Option<&[u8]>) -> 
         .map(|need| match need {
             Need::PartSize => format!(
                 "read the part size: {head} --part-number 1 (ContentLength is the part size{}), then run: \
-                 etagsum verify {name} {etag} --part-size <ContentLength>",
-                parts.map(|n| format!("; PartsCount should be {n}")).unwrap_or_default()
+                 etagsum verify {name} {} --part-size <ContentLength>",
+                parts.map(|n| format!("; PartsCount should be {n}")).unwrap_or_default(),
+                but(Fact::Layout)
             ),
             Need::PartSizes => format!(
                 "for uneven parts, list every part's size: aws s3api get-object-attributes --bucket BUCKET --key {key} \
-                 --object-attributes ObjectParts, then run: etagsum verify {name} {etag} --part-sizes \
-                 <Size1>,<Size2>,..."
+                 --object-attributes ObjectParts, then run: etagsum verify {name} {} --part-sizes \
+                 <Size1>,<Size2>,...",
+                but(Fact::Layout)
             ),
             Need::Encryption => format!(
                 "if the object is encrypted with SSE-KMS or SSE-C, its ETag is not an MD5 of the content; check with: \
                  {head} --query '[ServerSideEncryption,SSECustomerAlgorithm]' (aws:kms, aws:kms:dsse or an \
-                 SSECustomerAlgorithm mean the ETag cannot be compared; AES256 or nothing: run etagsum verify {name} \
-                 {etag} --sse s3)"
+                 SSECustomerAlgorithm mean the ETag cannot be compared: run etagsum verify {name} {sse} --sse kms; \
+                 AES256 or nothing: run etagsum verify {name} {sse} --sse s3)",
+                sse = but(Fact::Sse)
             ),
             Need::RemoteSize => format!(
-                "read the object's size: {head} --query ContentLength, then run: etagsum verify {name} {etag} --size \
-                 <ContentLength>"
+                "read the object's size: {head} --query ContentLength, then run: etagsum verify {name} {} --size \
+                 <ContentLength>",
+                but(Fact::Size)
             ),
             Need::Checksum => format!(
                 "compare an additional checksum, which survives encryption: {head} --checksum-mode ENABLED, then run: \
@@ -257,7 +308,8 @@ pub(crate) fn advice(r: &Report, path: &std::path::Path, key: Option<&[u8]>) -> 
             Need::ChecksumType => format!(
                 "read whether the checksum is full-object or composite: aws s3api get-object-attributes --bucket \
                  BUCKET --key {key} --object-attributes Checksum (ChecksumType), then run: etagsum verify {name} \
-                 {etag} --checksum-type full|composite"
+                 {} --checksum-type <full or composite>",
+                but(Fact::ChecksumType)
             ),
             _ => format!("read the object's {}", need.code().replace('_', " ")),
         })

@@ -149,7 +149,7 @@ fn advice_quotes_names_for_a_shell() {
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         let advice = v["advice"].as_str().unwrap().to_string();
         let commands: Vec<&str> = advice.split("etagsum verify ").skip(1).collect();
-        assert_eq!(commands.len(), 4, "{advice}");
+        assert_eq!(commands.len(), 5, "{advice}");
         for c in commands {
             // The name and the ETag, as the shell reads them.
             let args = c.split(" --").next().unwrap();

@@ -31,7 +31,7 @@ use thiserror::Error;
 
 use super::root::{bytes_to_path, open_plain, FoundKind, KeyError, LocalFile, OpenError, RelPath};
 use super::{At, BadEntry, Entry, ListingError, Root, Shard, Skipped, Source};
-use crate::checksum::{Algorithm, Checksum, ChecksumError, ChecksumType};
+use crate::checksum::{Algorithm, Checksum, ChecksumError};
 use crate::engine::{Progress, ReadOptions};
 use crate::etag::{EtagError, Md5Digest, RemoteEtag};
 use crate::verify::{verify_files, Report, Verdict, VerifyError, VerifyJob, VerifyOptions};
@@ -691,6 +691,7 @@ fn prepare(item: Result<Entry, BadEntry>, opts: &CheckOptions) -> Prepared {
     let prefix_len = opts.prefix.len();
     let layout = entry.layout.clone();
     let sse = entry.sse;
+    let checksum_type = entry.checksum_type;
     let mut checked = Checked::new(entry);
     let rest = &checked.key[prefix_len..];
     let mut listed = None;
@@ -758,10 +759,6 @@ fn prepare(item: Result<Entry, BadEntry>, opts: &CheckOptions) -> Prepared {
         checked.outcome = Outcome::NoEtag { size_differs };
         return Prepared::Done(checked, listed);
     }
-    // A checkfile's checksum line holds a composite value with its -N, as `hash` writes it: one
-    // without is full-object.
-    let checksum_type = (!checksums.is_empty() && checksums.iter().all(|c| c.parts().is_none()))
-        .then_some(ChecksumType::FullObject);
     let facts = VerifyOptions {
         remote_size: checked.size,
         layout,

@@ -35,11 +35,12 @@
 //!
 //! **Checksums.** `hash --checksum` adds a line per additional checksum, as `cksum --tag` writes
 //! its own: `CRC64NVME (NAME) = VALUE` ([`checksum_line`]), or with `--tag` the attributes of a
-//! tagged line between the algorithm and the name, `CRC32 size=… part-size=… (NAME) = VALUE-3`
-//! ([`checksum_tagged_line`]). The algorithm is S3's name (`CRC32`, `CRC32C`, `CRC64NVME`,
-//! `SHA1`, `SHA256`); the value, kept as written in [`Entry::checksums`], is parsed by the checker.
-//! A composite value is written with its `-N`, so the checker reads a value without one as
-//! full-object. A file with an ETag line and checksum lines is checked once per line.
+//! tagged line and the type between the algorithm and the name, `CRC32 size=… part-size=…
+//! type=composite (NAME) = VALUE-3` ([`checksum_tagged_line`]). The algorithm is S3's name
+//! (`CRC32`, `CRC32C`, `CRC64NVME`, `SHA1`, `SHA256`); the value, kept as written in
+//! [`Entry::checksums`], is parsed by the checker, which judges it as `verify --checksum` does: a
+//! value without `-N` and without `type=` may be full-object or composite. A file with an ETag
+//! line and checksum lines is checked once per line.
 //!
 //! **Escaped names.** A name holding a backslash, a newline or a carriage return is written as
 //! md5sum writes it: the line starts with `\`, and in the name `\\`, `\n` and `\r` stand for a
@@ -79,7 +80,7 @@ use std::io::{BufRead, Read as _};
 use std::path::PathBuf;
 
 use super::{At, BadEntry, Entry, ListingError, Sink, Skipped, Source};
-use crate::checksum::{Algorithm, Checksum};
+use crate::checksum::{Algorithm, Checksum, ChecksumType};
 use crate::etag::Etag;
 use crate::layout::Layout;
 
@@ -233,13 +234,42 @@ fn parse_line(line: &[u8], first: bool) -> Result<Option<Entry>, String> {
             continue;
         };
         if !matches!(after.first(), None | Some(b' ' | b'*')) {
-            let mut entry = parse_tagged(after, escaped, true)?;
+            let (after, checksum_type) = take_type(after)?;
+            let mut entry = parse_tagged(&after, escaped, true)?;
             let value = entry.etag.take().unwrap_or_default();
             entry.checksums.push((algorithm, value));
+            entry.checksum_type = checksum_type;
             return Ok(Some(entry));
         }
     }
     parse_plain(rest, escaped).map(Some)
+}
+
+/// Takes the `type=full|composite` attribute out of a checksum line's attributes (before the
+/// first `(`), which then read as an ETag line's.
+fn take_type(after: &[u8]) -> Result<(Vec<u8>, Option<ChecksumType>), String> {
+    let open = after.iter().position(|&b| b == b'(').unwrap_or(after.len());
+    let (attrs, rest) = after.split_at(open);
+    let mut kept = Vec::with_capacity(after.len());
+    let mut found = None;
+    for word in attrs.split(|&b| is_blank(b)).filter(|w| !w.is_empty()) {
+        match word.strip_prefix(b"type=") {
+            Some(v) => {
+                let t = std::str::from_utf8(v).ok().and_then(|v| v.parse::<ChecksumType>().ok());
+                let t =
+                    t.ok_or_else(|| format!("type={}: expected type=full or type=composite", shown(v)))?;
+                if found.replace(t).is_some() {
+                    return Err("`type=` is given twice".to_string());
+                }
+            }
+            None => {
+                kept.extend_from_slice(word);
+                kept.push(b' ');
+            }
+        }
+    }
+    kept.extend_from_slice(rest);
+    Ok((kept, found))
 }
 
 fn is_blank(b: u8) -> bool {
@@ -426,12 +456,22 @@ fn attributes(size: u64, layout: &Layout) -> String {
     format!("size={size} {layout}")
 }
 
-/// The tagged line of an additional checksum of a file of `size` bytes uploaded with `layout`:
-/// `ALGORITHM size=SIZE LAYOUT (NAME) = VALUE`, so that `etagsum check` verifies a composite value
-/// with the layout that made it. [`Checkfile`] reads it back to `name`, `size`, `layout` and the
-/// checksum.
-pub fn checksum_tagged_line(name: &[u8], size: u64, layout: &Layout, checksum: &Checksum) -> Vec<u8> {
-    let before = format!("{} {} (", checksum.algorithm(), attributes(size, layout));
+/// The tagged line of an additional checksum of type `checksum_type` of a file of `size` bytes
+/// uploaded with `layout`: `ALGORITHM size=SIZE LAYOUT type=full|composite (NAME) = VALUE`, so that
+/// `etagsum check` verifies the value with the layout and type that made it. [`Checkfile`] reads
+/// it back to `name`, `size`, `layout`, the checksum and its type.
+pub fn checksum_tagged_line(
+    name: &[u8],
+    size: u64,
+    layout: &Layout,
+    checksum: &Checksum,
+    checksum_type: ChecksumType,
+) -> Vec<u8> {
+    let t = match checksum_type {
+        ChecksumType::FullObject => "full",
+        ChecksumType::Composite => "composite",
+    };
+    let before = format!("{} {} type={t} (", checksum.algorithm(), attributes(size, layout));
     line(before.as_bytes(), name, format!(") = {checksum}").as_bytes())
 }
 
@@ -859,14 +899,17 @@ mod tests {
         fn checksum_lines_round_trip(name in name(), (size, layout) in size_and_layout(), raw in any::<[u8; 32]>(), alg in 0usize..5, n in prop::option::of(1u32..=u32::MAX), tagged in any::<bool>()) {
             let a = Algorithm::ALL[alg];
             let c = Checksum::from_bytes(a, &raw[..a.digest_len()]).unwrap().with_parts(n);
-            let line = if tagged { checksum_tagged_line(&name, size, &layout, &c) } else { checksum_line(&name, &c) };
+            let t = if n.is_some() { ChecksumType::Composite } else { ChecksumType::FullObject };
+            let line = if tagged { checksum_tagged_line(&name, size, &layout, &c, t) } else { checksum_line(&name, &c) };
             let entry = one(&line).unwrap();
             prop_assert_eq!(&entry.key, &name);
             prop_assert_eq!(entry.etag, None);
             prop_assert_eq!(&entry.checksums, &vec![(a, c.to_string())]);
             prop_assert_eq!(Checksum::parse(a, &entry.checksums[0].1).unwrap(), c);
             if tagged {
-                prop_assert_eq!((entry.size, entry.layout), (Some(size), Some(layout)));
+                prop_assert_eq!((entry.size, entry.layout, entry.checksum_type), (Some(size), Some(layout), Some(t)));
+            } else {
+                prop_assert_eq!(entry.checksum_type, None);
             }
         }
 

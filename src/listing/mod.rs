@@ -49,7 +49,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::checksum::Algorithm;
+use crate::checksum::{Algorithm, ChecksumType};
 use crate::layout::Layout;
 use crate::verify::Sse;
 
@@ -83,6 +83,9 @@ pub struct Entry {
     /// Additional checksums the record gives (a checksum line of a checkfile), each as written:
     /// the checker parses them, so that one bad value is that object's error.
     pub checksums: Vec<(Algorithm, String)>,
+    /// How those checksums cover the object, if the record says (`type=` on a tagged checksum
+    /// line).
+    pub checksum_type: Option<ChecksumType>,
     /// The object's encryption, if the listing says (S3 Inventory's `EncryptionStatus`).
     pub sse: Sse,
     /// Whether the object was uploaded in parts, if the listing says (`IsMultipartUploaded`).

@@ -24,6 +24,8 @@ pub(super) struct SumPlan {
     pub(super) full: bool,
     /// The value may be composite.
     pub(super) composite: bool,
+    /// The value is full-object for certain: one that differs is evidence.
+    pub(super) full_certain: bool,
     /// Composite values are computed over the ETag's candidate layouts.
     pub(super) shares: bool,
     /// Otherwise, its own candidate layouts (the likely ones first).
@@ -63,11 +65,36 @@ impl SumPlan {
             remote,
             full,
             composite,
+            full_certain: full && !composite,
             shares: false,
             own: Vec::new(),
             known: None,
             needs: Vec::new(),
         };
+        // A layout given whose part count is not the value's `-N` (a single PUT has none): the
+        // caller's facts disagree, and hashing that layout would prove nothing.
+        if let (Some(layout), Some(n)) = (given, remote.parts()) {
+            let gives = match size {
+                _ if !layout.is_multipart() => Some(None),
+                Some(s) => layout.part_count(s).ok().map(Some),
+                None => None,
+            };
+            if gives.is_some_and(|g| g != Some(u64::from(n))) {
+                plan.composite = false;
+                let explicit = matches!(layout, Layout::Explicit { .. });
+                plan.needs.push(if explicit { Need::PartSizes } else { Need::PartSize });
+                return plan;
+            }
+        }
+        // The caller's single PUT: only a full-object value is tried (the type is still not
+        // certain: what the caller says is not evidence on its own).
+        if given.is_some_and(|l| !l.is_multipart()) && remote.parts().is_none() {
+            plan.composite = false;
+            if full && composite {
+                plan.needs.push(Need::ChecksumType);
+            }
+            return plan;
+        }
         if !composite {
             return plan;
         }
@@ -184,8 +211,8 @@ pub(super) enum Outcome {
     Match(Option<Layout>, Checksum),
     /// The value differs where it is known: the full-object value, or the known layout's.
     Differs(Option<Layout>, Checksum),
-    /// Not reproduced, and not known to differ.
-    Unknown,
+    /// Not reproduced, and not known to differ; the full-object value, if it was computed.
+    Unknown(Option<Checksum>),
 }
 
 impl SumPlan {
@@ -221,12 +248,12 @@ impl SumPlan {
                 _ => None,
             })
         });
-        match (self.full, self.composite, full_value, known_value) {
-            (true, false, Some(f), _) => Outcome::Differs(None, f),
-            (false, true, _, Some((l, v))) => Outcome::Differs(Some(l), v),
+        match (full_value, known_value) {
+            (Some(f), _) if self.full_certain => Outcome::Differs(None, f),
+            (_, Some((l, v))) if !self.full => Outcome::Differs(Some(l), v),
             // Either type: both must differ.
-            (true, true, Some(_), Some((l, v))) => Outcome::Differs(Some(l), v),
-            _ => Outcome::Unknown,
+            (Some(_), Some((l, v))) => Outcome::Differs(Some(l), v),
+            (full_value, _) => Outcome::Unknown(full_value),
         }
     }
 }

@@ -358,6 +358,9 @@ pub struct Report {
     pub warnings: Vec<Warning>,
     /// What each of the caller's checksums came to, in the order given.
     pub checksums: Vec<ChecksumReport>,
+    /// The facts the caller gave, as given: advice that says "then run this again with one more
+    /// fact" keeps the others.
+    pub facts: VerifyOptions,
 }
 
 /// What one of the caller's checksums came to.
@@ -390,6 +393,7 @@ impl Report {
             tried: 0,
             warnings: Vec::new(),
             checksums: Vec::new(),
+            facts: VerifyOptions::default(),
         }
     }
 
@@ -426,6 +430,10 @@ pub enum VerifyError {
     /// Neither an ETag nor a checksum was given: there is nothing to compare.
     #[error("nothing to verify against: give the remote ETag or an additional checksum")]
     NothingToVerify,
+    /// A checksum of a kind S3 does not store (a composite CRC64NVME: a `-N` on a CRC64NVME value,
+    /// or the composite type given for one).
+    #[error("{0}")]
+    ChecksumUnsupported(crate::checksum::Unsupported),
 }
 
 /// Verifies the file at `path` against `remote`.
@@ -512,7 +520,10 @@ pub fn verify_files(
         match job.size {
             Some(size) if size <= BATCH_FILE_MAX => match plan(Some(size), job.remote, job.opts) {
                 Ok(Step::Hash(planned)) => batch.push((i, planned)),
-                Ok(Step::Done(report)) => out[i] = Some(Ok(report)),
+                Ok(Step::Done(mut report)) => {
+                    report.facts = job.opts.clone();
+                    out[i] = Some(Ok(report));
+                }
                 Err(e) => out[i] = Some(Err(e)),
             },
             _ => out[i] = Some(verify_file(job.file, job.size, job.remote, job.opts, read, progress)),
@@ -535,7 +546,9 @@ pub fn verify_files(
             Ok(h) => {
                 let mut done = Done::new(planned.sums.len());
                 done.record(w, h);
-                Ok(planned.judge(done))
+                let mut report = planned.judge(done);
+                report.facts = jobs[i].opts.clone();
+                Ok(report)
             }
             Err(e) => Err(e.into()),
         });
@@ -550,6 +563,18 @@ type HashFn<'a> = dyn FnMut(&[Layout], &[ChecksumRequest], Option<u64>) -> Resul
 /// source must have, if known) and judges. `rereadable`: the source can be hashed a second time, so
 /// the likely layouts go first and the others only if the first read left something unsettled.
 fn verify_with(
+    size: Option<u64>,
+    remote: Option<&RemoteEtag>,
+    opts: &VerifyOptions,
+    rereadable: bool,
+    hash: impl FnMut(&[Layout], &[ChecksumRequest], Option<u64>) -> Result<Hashed, EngineError>,
+) -> Result<Report, VerifyError> {
+    let mut report = verify_hashing(size, remote, opts, rereadable, hash)?;
+    report.facts = opts.clone();
+    Ok(report)
+}
+
+fn verify_hashing(
     size: Option<u64>,
     remote: Option<&RemoteEtag>,
     opts: &VerifyOptions,
@@ -605,6 +630,8 @@ struct Planned {
     sums: Vec<SumPlan>,
     remote: Option<RemoteEtag>,
     sse: Sse,
+    /// The caller's layout.
+    given: Option<Layout>,
 }
 
 /// One read's share of the work: the ETag candidates (by index), their layouts, and the checksum
@@ -767,7 +794,7 @@ impl Planned {
             .map(|o| match o {
                 Outcome::Match(..) => State::Match,
                 Outcome::Differs(..) => State::Differs,
-                Outcome::Unknown => State::Unknown,
+                Outcome::Unknown(_) => State::Unknown,
             })
             .collect();
         if let Some(l) = &matched_layout {
@@ -777,7 +804,8 @@ impl Planned {
                 let etag_parts = remote.and_then(RemoteEtag::md5).map(|e| e.parts().map(u64::from));
                 if computed {
                     etag_state = Some(State::Differs);
-                } else if etag_parts.is_some_and(|p| p != l_parts) && self.sse.md5_etag() != Some(false) {
+                } else if etag_parts.is_some_and(|p| p != l_parts) {
+                    // Even an encrypted object's ETag tells a single PUT from N parts.
                     etag_state = Some(State::Contradicts);
                 }
             }
@@ -833,8 +861,7 @@ impl Planned {
                 let mut r = Report::new(size, remote, Verdict::Match, Reason::ChecksumEqual { algorithm });
                 if let Some(l) = &matched_layout {
                     r.layout = Some(resolve(l, size));
-                    r.uploaders =
-                        crate::uploaders::consistent_with(&r.layout.clone().unwrap_or(Layout::Single), size);
+                    r.uploaders = crate::uploaders::consistent_with(l, size);
                 }
                 if let Some(e) = &etag_report {
                     r.warnings = e.warnings.clone();
@@ -844,6 +871,12 @@ impl Planned {
                     if !matches!(e.reason, Reason::Encrypted { .. } | Reason::NotMd5 { .. }) {
                         r.warnings.push(Warning::EtagNotCompared { reason: e.reason.clone() });
                     }
+                }
+                // The caller's layout, beaten by another that reproduced the checksum.
+                if let Some(given) =
+                    self.given.clone().filter(|g| matched_layout.as_ref().is_some_and(|l| l != g))
+                {
+                    r.warnings.push(Warning::LayoutWrong { given });
                 }
                 r
             }
@@ -895,14 +928,15 @@ impl Planned {
             .map(|((p, o), st)| {
                 let (computed, layout) = match o {
                     Outcome::Match(l, v) | Outcome::Differs(l, v) => (Some(v), l),
-                    Outcome::Unknown => (None, None),
+                    Outcome::Unknown(full) => (full, None),
                 };
-                let checksum_type = match (&computed, &layout) {
-                    (Some(_), None) => Some(ChecksumType::FullObject),
-                    (Some(_), Some(_)) => Some(ChecksumType::Composite),
-                    (None, _) if !p.composite => Some(ChecksumType::FullObject),
-                    (None, _) if !p.full => Some(ChecksumType::Composite),
-                    (None, _) => None,
+                let decided = matches!(st, State::Match | State::Differs);
+                let checksum_type = match (decided, &layout) {
+                    (true, None) => Some(ChecksumType::FullObject),
+                    (true, Some(_)) => Some(ChecksumType::Composite),
+                    (false, _) if p.full_certain => Some(ChecksumType::FullObject),
+                    (false, _) if !p.full => Some(ChecksumType::Composite),
+                    (false, _) => None,
                 };
                 ChecksumReport {
                     remote: p.remote,
@@ -926,6 +960,12 @@ impl Planned {
 fn plan(size: Option<u64>, remote: Option<&RemoteEtag>, opts: &VerifyOptions) -> Result<Step, VerifyError> {
     if remote.is_none() && opts.checksums.is_empty() {
         return Err(VerifyError::NothingToVerify);
+    }
+    for c in &opts.checksums {
+        let composite = c.parts().is_some() || opts.checksum_type == Some(ChecksumType::Composite);
+        if composite && c.algorithm() == Algorithm::Crc64Nvme {
+            return Err(VerifyError::ChecksumUnsupported(crate::checksum::Unsupported::CompositeCrc64Nvme));
+        }
     }
     // The caller's facts must agree with each other before anything is judged from them.
     if let (Some(Layout::Explicit { part_sizes, .. }), Some(remote_size)) = (&opts.layout, opts.remote_size) {
@@ -973,7 +1013,7 @@ fn plan(size: Option<u64>, remote: Option<&RemoteEtag>, opts: &VerifyOptions) ->
         .iter()
         .map(|c| SumPlan::new(*c, opts.checksum_type, &facts, opts.layout.as_ref(), object_size))
         .collect();
-    Ok(Step::Hash(Planned { etag, sums, remote: remote.cloned(), sse: opts.sse }))
+    Ok(Step::Hash(Planned { etag, sums, remote: remote.cloned(), sse: opts.sse, given: opts.layout.clone() }))
 }
 
 /// What judging needs besides the hashes.
@@ -1102,15 +1142,7 @@ fn plan_etag(size: Option<u64>, remote: &RemoteEtag, opts: &VerifyOptions) -> Re
             None => cands.push(fixed(Layout::Uniform { part_size: u64::MAX })),
         },
         (None, Some(n)) => {
-            let Some(s) = object_size else {
-                // Checksums may still decide; alone, the ETag cannot be guessed.
-                if opts.checksums.is_empty() {
-                    return Err(VerifyError::SizeUnknown);
-                }
-                let reason = Reason::NotReproduced { parts: n, interval: None, omitted: 0 };
-                let r = Report::new(known_size, remote_opt, Verdict::Inconclusive, reason);
-                return Ok(EtagStep::Decided(r.needing(&[Need::RemoteSize, Need::PartSize])));
-            };
+            let s = object_size.ok_or(VerifyError::SizeUnknown)?;
             let c: Candidates = guess::candidates(s, &etag);
             if c.candidates.is_empty() {
                 let r =
