@@ -454,3 +454,23 @@ fn a_composite_crc64nvme_is_refused_as_s3_has_none() {
         assert!(matches!(e, VerifyError::ChecksumUnsupported(_)), "{e}");
     }
 }
+
+#[test]
+fn a_streams_layout_is_checked_against_the_part_count_after_reading() {
+    let d = data(9000);
+    let layout = Layout::uniform(3000).unwrap();
+    let value = s3_value(&d, &layout, Algorithm::Crc32c, ChecksumType::Composite);
+    let mut changed = d.clone();
+    changed[4000] ^= 1;
+    let mut o = opts(vec![value]);
+    o.layout = Some(layout);
+    let stream = |data: &[u8], o: &VerifyOptions| {
+        verify_reader(data, None, None, o, &ReadOptions::default(), &NoProgress).unwrap()
+    };
+    assert_eq!(stream(&d, &o).verdict, Verdict::Match);
+    // The size read gives the caller's part size 3 parts, the value's -3: the layout is known.
+    assert_eq!(stream(&changed, &o).verdict, Verdict::Mismatch);
+    // A part size that gives another count on the bytes read is not known.
+    o.layout = Some(Layout::uniform(2000).unwrap());
+    assert_eq!(stream(&changed, &o).verdict, Verdict::Inconclusive);
+}

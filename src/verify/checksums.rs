@@ -35,6 +35,9 @@ pub(super) struct SumPlan {
     pub(super) known: Option<Layout>,
     /// What would settle a composite value that has no layout to try.
     pub(super) needs: Vec<Need>,
+    /// The caller's layout, when the size was not known before reading (a stream): known once
+    /// the size read gives it the value's `-N`.
+    pending: Option<Layout>,
 }
 
 /// What the ETag says, for planning the checksums.
@@ -70,6 +73,7 @@ impl SumPlan {
             own: Vec::new(),
             known: None,
             needs: Vec::new(),
+            pending: None,
         };
         // A layout given whose part count is not the value's `-N` (a single PUT has none): the
         // caller's facts disagree, and hashing that layout would prove nothing.
@@ -120,6 +124,8 @@ impl SumPlan {
             };
             if agrees {
                 plan.known = Some(layout.clone());
+            } else if size.is_none() && n.is_some() {
+                plan.pending = Some(layout.clone());
             }
             push(layout.clone(), Origin::Fixed, &mut plan.own);
         }
@@ -216,6 +222,13 @@ pub(super) enum Outcome {
 }
 
 impl SumPlan {
+    /// The caller's layout, known now that the source's `size` was read, if its part count is
+    /// the value's `-N`.
+    pub(super) fn known_after(&self, size: u64) -> Option<Layout> {
+        let n = self.remote.parts()?;
+        self.pending.clone().filter(|l| l.part_count(size) == Ok(u64::from(n)))
+    }
+
     /// Judges the values computed, given the layout known to be the object's (`known`: from a
     /// match of other evidence, or the ETag's known first candidate when the candidates are
     /// shared).

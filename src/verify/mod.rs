@@ -773,7 +773,10 @@ impl Planned {
             .sums
             .iter()
             .zip(&done.sums)
-            .map(|(p, c)| p.judge(c, if p.shares { shared_known.as_ref() } else { None }))
+            .map(|(p, c)| match p.shares {
+                true => p.judge(c, shared_known.as_ref()),
+                false => p.judge(c, p.known_after(size).as_ref()),
+            })
             .collect();
         // The object's layout, once some evidence matched with one: it makes the others' values
         // for that layout known.
