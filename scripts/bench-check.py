@@ -40,22 +40,12 @@ import sys
 import tempfile
 import time
 
-from benchlib import machine  # scripts/benchlib.py, beside this script
+from benchlib import machine, parse_size  # scripts/benchlib.py, beside this script
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 3.0
 RSS_LIMIT = 256 * 1024 * 1024
-
-
-def parse_size(s: str) -> int:
-    units = {"k": 10, "m": 20, "g": 30}
-    t = s.strip().lower().removesuffix("ib").removesuffix("b")
-    if t and t[-1] in units:
-        return int(t[:-1]) << units[t[-1]]
-    return int(t)
-
-
 
 
 def find_etagsum(given: str | None) -> Path:

@@ -44,7 +44,7 @@ import tempfile
 import time
 import zlib
 
-from benchlib import machine  # scripts/benchlib.py, beside this script
+from benchlib import machine, make_file, parse_size, warm  # scripts/benchlib.py, beside this script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PART = 8 << 20
@@ -58,34 +58,6 @@ def die(msg):
     """Errors (a command that fails, a wrong value) exit 2: 1 is kept for a missed target."""
     print(f"bench: {msg}", file=sys.stderr)
     sys.exit(2)
-
-
-def parse_size(s):
-    units = {"k": 10, "m": 20, "g": 30, "t": 40}
-    t = s.strip().lower().removesuffix("ib").removesuffix("b")
-    if t and t[-1] in units:
-        return int(t[:-1]) << units[t[-1]]
-    return int(t)
-
-
-def make_file(path, size):
-    # Incompressible, deterministic content; written once and reused (the file bench-compare.py uses).
-    if os.path.exists(path) and os.path.getsize(path) == size:
-        return
-    block = bytearray(os.urandom(1 << 20))
-    with open(path, "wb") as f:
-        left = size
-        while left > 0:
-            n = min(left, len(block))
-            f.write(block[:n])
-            block[0:8] = (int.from_bytes(block[0:8], "little") + 1).to_bytes(8, "little")
-            left -= n
-
-
-def warm(path):
-    with open(path, "rb") as f:
-        while f.read(1 << 24):
-            pass
 
 
 # ---- reference values -------------------------------------------------------------------------

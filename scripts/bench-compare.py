@@ -19,33 +19,9 @@ import sys
 import tempfile
 import time
 
-from benchlib import machine  # scripts/benchlib.py, beside this script
+from benchlib import machine, make_file, parse_size, warm  # scripts/benchlib.py, beside this script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def parse_size(s):
-    units = {"k": 10, "m": 20, "g": 30, "t": 40}
-    s = s.strip().lower().rstrip("ib").rstrip("b")
-    if s and s[-1] in units:
-        return int(s[:-1]) << units[s[-1]]
-    return int(s)
-
-
-
-
-def make_file(path, size):
-    # Incompressible, deterministic content; written once and reused.
-    if os.path.exists(path) and os.path.getsize(path) == size:
-        return
-    block = bytearray(os.urandom(1 << 20))
-    with open(path, "wb") as f:
-        left = size
-        while left > 0:
-            n = min(left, len(block))
-            f.write(block[:n])
-            block[0:8] = (int.from_bytes(block[0:8], "little") + 1).to_bytes(8, "little")
-            left -= n
 
 
 def evict(path):
@@ -55,12 +31,6 @@ def evict(path):
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     finally:
         os.close(fd)
-
-
-def warm(path):
-    with open(path, "rb") as f:
-        while f.read(1 << 24):
-            pass
 
 
 def run(cmd, env=None, stdout=subprocess.DEVNULL):
