@@ -391,12 +391,13 @@ impl Plan {
         for track in &mut self.tracks {
             while let Some(&range) = track.pending.front() {
                 let Entry::Occupied(mut entry) = self.done.entry(range) else { break };
-                let (sums, refs) = *entry.get();
-                if refs > 1 {
+                let refs = entry.get().1;
+                let sums = if refs > 1 {
                     entry.get_mut().1 = refs - 1;
+                    entry.get().0.clone()
                 } else {
-                    entry.remove();
-                }
+                    entry.remove().0
+                };
                 track.pending.pop_front();
                 track.fold(&sums, range.1 - range.0);
                 self.held -= 1;

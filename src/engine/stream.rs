@@ -38,16 +38,17 @@ fn algorithm_index(algorithm: Algorithm) -> usize {
 }
 
 /// What a stream hands out at the end of a range: the hashes the ranges that end there need.
-#[derive(Clone, Copy, Debug, Default)]
+/// Small when only the MD5 is (an ETag of millions of tiny parts hands out millions of these).
+#[derive(Clone, Debug, Default)]
 pub(super) struct Sums {
     pub(super) md5: Option<Md5Digest>,
-    checksums: [Option<Checksum>; 5],
+    checksums: Vec<Checksum>,
 }
 
 impl Sums {
     /// The range's checksum of `algorithm`, if it was asked for.
     pub(super) fn checksum(&self, algorithm: Algorithm) -> Option<Checksum> {
-        self.checksums[algorithm_index(algorithm)]
+        self.checksums.iter().find(|c| c.algorithm() == algorithm).copied()
     }
 }
 
@@ -150,7 +151,7 @@ impl Stream {
         }
         for (h, _) in &self.checksums {
             if needs.has(h.algorithm()) {
-                sums.checksums[algorithm_index(h.algorithm())] = Some(h.clone().finish());
+                sums.checksums.push(h.clone().finish());
             }
         }
         sums
