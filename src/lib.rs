@@ -72,6 +72,7 @@ pub mod listing;
 pub mod md5x;
 #[cfg(not(feature = "internals"))]
 mod md5x;
+pub mod remote;
 pub mod size;
 pub mod uploaders;
 pub mod verify;
