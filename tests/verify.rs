@@ -5,7 +5,7 @@ mod common;
 
 use std::io::Write;
 
-use common::{reference_etag, Rng};
+use common::{reference_etag, uneven_layout, Rng};
 use etagsum::engine::NoProgress;
 use etagsum::{
     verify_path, verify_reader, Layout, Need, ReadOptions, Reason, RemoteEtag, Report, Sse, Verdict,
@@ -53,19 +53,7 @@ fn layout_for(size: u64, rng: &mut Rng) -> Layout {
             .unwrap()
         }
         2 => Layout::uniform(size.max(1) + rng.below(10)).unwrap(),
-        _ => {
-            let mut parts = Vec::new();
-            let mut left = size;
-            while left > 0 {
-                let p = 1 + rng.below(left);
-                parts.push(p);
-                left -= p;
-            }
-            if parts.is_empty() {
-                parts.push(0);
-            }
-            Layout::explicit(parts).unwrap()
-        }
+        _ => uneven_layout(size, rng),
     }
 }
 

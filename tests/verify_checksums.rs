@@ -6,7 +6,7 @@ mod common;
 
 use std::io::Write;
 
-use common::{reference_etag, Rng};
+use common::{reference_etag, uneven_layout, Rng};
 use etagsum::checksum::{s3_accepts, Algorithm, Checksum, ChecksumType, Hasher};
 use etagsum::engine::NoProgress;
 use etagsum::{
@@ -63,19 +63,7 @@ fn layout_for(size: u64, rng: &mut Rng) -> Layout {
     match rng.below(4) {
         0 => Layout::Single,
         1 | 2 => Layout::uniform(1 + rng.below(size + 3)).unwrap(),
-        _ => {
-            let mut parts = Vec::new();
-            let mut left = size;
-            while left > 0 {
-                let p = 1 + rng.below(left);
-                parts.push(p);
-                left -= p;
-            }
-            if parts.is_empty() {
-                parts.push(0);
-            }
-            Layout::explicit(parts).unwrap()
-        }
+        _ => uneven_layout(size, rng),
     }
 }
 

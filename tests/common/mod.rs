@@ -67,3 +67,19 @@ impl Rng {
         (0..n).map(|_| self.next() as u8).collect()
     }
 }
+
+/// Uneven parts that add up to `size` bytes, each of at least one byte (one empty part for no
+/// bytes), as an uploader that splits where it likes would make them.
+pub fn uneven_layout(size: u64, rng: &mut Rng) -> Layout {
+    let mut parts = Vec::new();
+    let mut left = size;
+    while left > 0 {
+        let p = 1 + rng.below(left);
+        parts.push(p);
+        left -= p;
+    }
+    if parts.is_empty() {
+        parts.push(0);
+    }
+    Layout::explicit(parts).unwrap()
+}
