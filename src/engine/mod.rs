@@ -506,25 +506,12 @@ pub fn hash_file_with(
     opts: &ReadOptions,
     progress: &dyn Progress,
 ) -> Result<Hashed, EngineError> {
-    hash_file_tuned_with(file, size, layouts, checksums, opts, progress, Tuning::default())
-}
-
-/// [`hash_file`] with explicit tuning.
-#[doc(hidden)]
-pub fn hash_file_tuned(
-    file: &File,
-    size: Option<u64>,
-    layouts: &[Layout],
-    opts: &ReadOptions,
-    progress: &dyn Progress,
-    tuning: Tuning,
-) -> Result<Hashed, EngineError> {
-    hash_file_tuned_with(file, size, layouts, &[], opts, progress, tuning)
+    hash_file_tuned(file, size, layouts, checksums, opts, progress, Tuning::default())
 }
 
 /// [`hash_file_with`] with explicit tuning.
 #[doc(hidden)]
-pub fn hash_file_tuned_with(
+pub fn hash_file_tuned(
     file: &File,
     size: Option<u64>,
     layouts: &[Layout],
@@ -728,25 +715,12 @@ pub fn hash_reader_with<R: Read + Send>(
     opts: &ReadOptions,
     progress: &dyn Progress,
 ) -> Result<Hashed, EngineError> {
-    hash_reader_tuned_with(reader, expected_size, layouts, checksums, opts, progress, Tuning::default())
-}
-
-/// [`hash_reader`] with explicit tuning.
-#[doc(hidden)]
-pub fn hash_reader_tuned<R: Read + Send>(
-    reader: R,
-    expected_size: Option<u64>,
-    layouts: &[Layout],
-    opts: &ReadOptions,
-    progress: &dyn Progress,
-    tuning: Tuning,
-) -> Result<Hashed, EngineError> {
-    hash_reader_tuned_with(reader, expected_size, layouts, &[], opts, progress, tuning)
+    hash_reader_tuned(reader, expected_size, layouts, checksums, opts, progress, Tuning::default())
 }
 
 /// [`hash_reader_with`] with explicit tuning.
 #[doc(hidden)]
-pub fn hash_reader_tuned_with<R: Read + Send>(
+pub fn hash_reader_tuned<R: Read + Send>(
     reader: R,
     expected_size: Option<u64>,
     layouts: &[Layout],

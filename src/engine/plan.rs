@@ -374,14 +374,7 @@ impl Plan {
     pub(super) fn collect(&mut self) {
         for s in self.streams.values_mut() {
             for (end, sums, refs) in s.out.drain(..) {
-                match self.done.entry((s.start, end)) {
-                    // Two tracks on the same range asked for different hashes, and the stream
-                    // handed them out at once: they carry the same digests.
-                    Entry::Occupied(mut e) => e.get_mut().1 += refs,
-                    Entry::Vacant(e) => {
-                        e.insert((sums, refs));
-                    }
-                }
+                self.done.insert((s.start, end), (sums, refs));
             }
         }
         self.streams.retain(|_, s| !s.is_done());

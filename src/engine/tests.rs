@@ -86,6 +86,7 @@ fn windowed<R: std::io::Read + Send>(
         reader,
         expected,
         layouts,
+        &[],
         &Default::default(),
         progress,
         Tuning { window, ..Tuning::default() },
@@ -150,7 +151,7 @@ proptest! {
         let expected = known_size.then_some(size);
         // Caps small enough that parts wait for room, and streams for parts opened past the cap.
         let tuning = Tuning { window, ranges: [1, 2, 5, 4096][rng.below(4) as usize], ..Tuning::default() };
-        let hashed = hash_reader_tuned(reader, expected, &layouts, &Default::default(), &NoProgress, tuning).unwrap();
+        let hashed = hash_reader_tuned(reader, expected, &layouts, &[], &Default::default(), &NoProgress, tuning).unwrap();
         prop_assert_eq!(hashed.size, size);
         for (layout, got) in layouts.iter().zip(&hashed.etags) {
             prop_assert_eq!(got.as_ref().unwrap(), &reference_etag(&data, layout), "{:?} size {}", layout, size);
@@ -296,7 +297,7 @@ fn positional_reader_matches_reference_on_every_kernel() {
             };
             let (file, len) = crate::engine::open(&path).unwrap();
             let hashed =
-                hash_file_tuned(&file, len, &layouts, &Default::default(), &NoProgress, tuning).unwrap();
+                hash_file_tuned(&file, len, &layouts, &[], &Default::default(), &NoProgress, tuning).unwrap();
             for (layout, got) in layouts.iter().zip(&hashed.etags) {
                 assert_eq!(
                     got.as_ref().unwrap(),
@@ -338,6 +339,7 @@ fn a_cold_file_is_read_ahead_and_hashed_right() {
             &file,
             Some(data.len() as u64),
             &layouts,
+            &[],
             &Default::default(),
             &NoProgress,
             tuning,
@@ -383,7 +385,8 @@ fn positional_reader_notices_a_file_that_changes_size() {
             ..Tuning::default()
         };
         let layouts = [Layout::uniform(5000).unwrap(), Layout::Single];
-        let err = hash_file_tuned(&file, len, &layouts, &Default::default(), &resize, tuning).unwrap_err();
+        let err =
+            hash_file_tuned(&file, len, &layouts, &[], &Default::default(), &resize, tuning).unwrap_err();
         assert!(
             matches!(err, EngineError::SizeChanged { expected: 2097152, actual } if actual == new_len),
             "{err}"
@@ -476,7 +479,7 @@ fn many_tiny_parts_are_hashed_in_bounded_memory() {
                 ..Tuning::default()
             };
             let hashed =
-                hash_file_tuned(&file, Some(size), &layouts, &Default::default(), &NoProgress, tuning)
+                hash_file_tuned(&file, Some(size), &layouts, &[], &Default::default(), &NoProgress, tuning)
                     .unwrap();
             let run = last_run();
             // A few more than the cap when nothing could move otherwise: one per layout at most.
@@ -505,7 +508,7 @@ fn many_tiny_parts_of_a_stream_are_hashed_in_bounded_memory() {
     let layouts = [Layout::uniform(1).unwrap(), Layout::uniform(3).unwrap(), Layout::Single];
     let tuning = Tuning { window: 10_007, ranges: 100, ..Tuning::default() };
     let hashed =
-        hash_reader_tuned(&data[..], None, &layouts, &Default::default(), &NoProgress, tuning).unwrap();
+        hash_reader_tuned(&data[..], None, &layouts, &[], &Default::default(), &NoProgress, tuning).unwrap();
     let run = last_run();
     assert!(run.ranges <= 104 && run.streams <= 104, "{run:?}");
     for (layout, got) in layouts.iter().zip(&hashed.etags) {
@@ -554,6 +557,7 @@ fn a_stream_past_the_size_limit_is_stopped_at_the_limit() {
             Counted(&pulled),
             expected,
             &[Layout::uniform(5000).unwrap()],
+            &[],
             &opts,
             &NoProgress,
             Tuning::default(),
@@ -590,7 +594,7 @@ fn cancel_stops_every_reader() {
         let progress = CancelOnProgress(opts.cancel.clone());
         let tuning = Tuning { window: 1 << 16, chunk: 4096, positional_min, ..Tuning::default() };
         let (file, size) = crate::engine::open(&path).unwrap();
-        let err = hash_file_tuned(&file, size, &layouts, &opts, &progress, tuning).unwrap_err();
+        let err = hash_file_tuned(&file, size, &layouts, &[], &opts, &progress, tuning).unwrap_err();
         assert!(matches!(err, EngineError::Cancelled), "{err}");
     }
     let opts = ReadOptions::default();
@@ -624,7 +628,7 @@ fn the_memory_budget_bounds_the_streams_in_flight() {
         let tuning = Tuning { chunk, positional_min: 0, prefetch: Prefetch::Never, ..Tuning::default() };
         let (file, size) = crate::engine::open(&path).unwrap();
         let (hashed, run) = pool.install(|| {
-            let h = hash_file_tuned(&file, size, &layouts, &opts, &NoProgress, tuning).unwrap();
+            let h = hash_file_tuned(&file, size, &layouts, &[], &opts, &NoProgress, tuning).unwrap();
             (h, last_run())
         });
         let want = match (memory, want) {
@@ -713,8 +717,9 @@ fn a_short_file_reports_the_bytes_really_read() {
         let tuning =
             Tuning { positional_min, positional_part_min: 0, prefetch: Prefetch::Never, ..Tuning::default() };
         let layouts = [Layout::uniform(7).unwrap()];
-        let err = hash_file_tuned(&file, Some(reported), &layouts, &Default::default(), &NoProgress, tuning)
-            .unwrap_err();
+        let err =
+            hash_file_tuned(&file, Some(reported), &layouts, &[], &Default::default(), &NoProgress, tuning)
+                .unwrap_err();
         let n = want.len();
         assert!(
             matches!(err, EngineError::SizeChanged { expected, actual } if expected == reported && actual == n as u64),
@@ -771,7 +776,7 @@ proptest! {
     /// are untouched.
     #[test]
     fn checksums_match_reference_on_every_reader(seed in any::<u64>(), window in 1usize..400) {
-        use crate::engine::{hash_file_tuned_with, hash_files, FileJob, Prefetch};
+        use crate::engine::{hash_file_tuned, hash_files, FileJob, Prefetch};
         let mut rng = Rng(seed | 1);
         let part = 1 + rng.below(200);
         let size = size_near_boundary(part, &mut rng);
@@ -792,7 +797,7 @@ proptest! {
         for known in [false, true] {
             let reader = Trickle { data: &data, rng: Rng(seed ^ 0x9e37), max: 1 + rng.below(500) as usize };
             let tuning = Tuning { window, ranges, ..Tuning::default() };
-            let hashed = crate::engine::hash_reader_tuned_with(
+            let hashed = crate::engine::hash_reader_tuned(
                 reader, known.then_some(size), layouts, &requests, &Default::default(), &NoProgress, tuning,
             ).unwrap();
             assert_checksums(&data, &requests, &hashed, "front to back");
@@ -810,7 +815,7 @@ proptest! {
             prefetch: Prefetch::Never,
             ..Tuning::default()
         };
-        let hashed = hash_file_tuned_with(&file, Some(size), layouts, &requests, &Default::default(), &NoProgress, tuning).unwrap();
+        let hashed = hash_file_tuned(&file, Some(size), layouts, &requests, &Default::default(), &NoProgress, tuning).unwrap();
         assert_checksums(&data, &requests, &hashed, "positional");
         check_etags(&hashed, "positional");
         let jobs = [FileJob { file: &file, size: Some(size), layouts, checksums: &requests }];
@@ -826,7 +831,7 @@ proptest! {
 /// checksum alone.
 #[test]
 fn full_object_crcs_are_combined_from_parts_of_any_layout() {
-    use crate::engine::{hash_file_tuned_with, Prefetch};
+    use crate::engine::{hash_file_tuned, Prefetch};
     let dir = tempfile::tempdir().unwrap();
     let size = (40 << 20) + 12_345;
     let data = Rng(0xc4c).bytes(size);
@@ -842,7 +847,7 @@ fn full_object_crcs_are_combined_from_parts_of_any_layout() {
         (vec![Layout::Single], false),
         (vec![Layout::Single, Layout::uniform(8 << 20).unwrap()], true),
     ] {
-        let hashed = hash_file_tuned_with(
+        let hashed = hash_file_tuned(
             &file,
             Some(size as u64),
             &layouts,
