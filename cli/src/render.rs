@@ -244,10 +244,13 @@ pub(crate) fn reason(r: &Report) -> String {
                 }
                 _ => "the values are of different objects or versions, or the checksum's type or part count is not the upload's",
             };
-            if matched == differs {
-                return format!("one {matched} matches but another does not: {why}").replace("one the ", "one ");
+            match (matched, differs) {
+                // The same algorithm given twice, with two values.
+                (Evidence::Checksum(a), Evidence::Checksum(b)) if a == b => {
+                    format!("one {a} checksum matches but another does not: {why}")
+                }
+                _ => format!("{matched} matches but {differs} does not: {why}"),
             }
-            format!("{matched} matches but {differs} does not: {why}")
         }
         _ => r.reason.code().replace('_', " "),
     }

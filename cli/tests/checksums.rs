@@ -162,6 +162,13 @@ fn verify_by_checksum_alone_with_the_etag_and_when_they_disagree() {
         .assert()
         .code(3)
         .stdout(predicate::str::contains("the ETag matches but the CRC32 checksum does not"));
+    // The same algorithm twice, with two values.
+    etagsum(&d)
+        .args(["verify", "check", "--checksum", "crc32=y/Q5Jg==", "--checksum", "crc32=AAAAAA=="])
+        .args(["--checksum-type", "full"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("one CRC32 checksum matches but another does not"));
 }
 
 #[test]
