@@ -754,14 +754,14 @@ impl Planned {
                 (Some(r), pairs)
             }
         };
-        let etag_matched_layout =
-            etag_report.as_ref().filter(|r| r.verdict == Verdict::Match).and_then(|_| match &self.etag {
-                EtagStep::Hash(_, ctx) => etag_layouts
-                    .iter()
-                    .find(|(_, e)| e.as_ref().ok() == Some(&ctx.remote))
-                    .map(|(l, _)| l.clone()),
-                _ => None,
-            });
+        // The layout that reproduced the ETag, if one did.
+        let etag_matched_layout = match &self.etag {
+            EtagStep::Hash(_, ctx) => etag_layouts
+                .iter()
+                .find(|(_, e)| e.as_ref().ok() == Some(&ctx.remote))
+                .map(|(l, _)| l.clone()),
+            _ => None,
+        };
         // The layout the ETag's candidates are known to be (its form, or the caller's layout).
         let etag_known = match &self.etag {
             EtagStep::Hash(cands, ctx) if ctx.known => cands.first().map(|c| c.layout.clone()),
