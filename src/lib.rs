@@ -73,6 +73,8 @@ pub mod md5x;
 #[cfg(not(feature = "internals"))]
 mod md5x;
 pub mod remote;
+#[cfg(feature = "s3")]
+pub mod s3;
 pub mod size;
 pub mod uploaders;
 pub mod verify;
