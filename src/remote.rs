@@ -104,12 +104,7 @@ pub enum Request {
 /// part can be asked for. Empty when nothing more can be read (the encryption, the size and the
 /// checksums come with HeadObject itself).
 pub fn next_requests(report: &Report) -> Vec<Request> {
-    let parts = report
-        .remote_etag
-        .as_ref()
-        .and_then(RemoteEtag::md5)
-        .and_then(|e| e.parts())
-        .or_else(|| report.checksums.iter().find_map(|c| c.remote.parts()));
+    let parts = part_count(report);
     let mut out = Vec::new();
     for need in &report.needs {
         match (need, parts) {
@@ -126,6 +121,17 @@ pub fn next_requests(report: &Report) -> Vec<Request> {
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// The object's part count as the report's remote values give it: the ETag's `-N`, else a
+/// composite checksum's.
+pub fn part_count(report: &Report) -> Option<u32> {
+    report
+        .remote_etag
+        .as_ref()
+        .and_then(RemoteEtag::md5)
+        .and_then(|e| e.parts())
+        .or_else(|| report.checksums.iter().find_map(|c| c.remote.parts()))
 }
 
 /// What the first and last part's HeadObject tell about the layout.

@@ -1,23 +1,48 @@
 //! The `s3` feature: a driver on the official AWS SDK for Rust that reads from S3 exactly what a
-//! verdict needs, with the fewest requests (see [`crate::remote`] for the sans-IO half).
+//! verdict needs, with the fewest requests (the sans-IO half is [`crate::remote`]).
 //!
-//! The caller builds the client (`aws_config::load_defaults` and `aws_sdk_s3::Client::new`, with its
-//! endpoint, region, profile and retries) and owns the async runtime. Hashing is blocking work on
-//! the caller's rayon pool: call [`verify_object`] where blocking is allowed (inside
-//! `spawn_blocking`, or from a runtime's `block_on`).
+//! - [`verify_object`]: one HeadObject (ChecksumMode ENABLED) gives the ETag, the size, the
+//!   encryption and the checksums, and the file is verified with them. Only an inconclusive
+//!   answer reads more: HeadObject with part number 1 and with the last part number (two
+//!   requests settle any uniform layout), then GetObjectAttributes with ObjectParts for uneven
+//!   parts, and a HeadObject per part where GetObjectAttributes lists none.
+//! - [`Listing`]: ListObjectsV2, every page, streamed into [`listing::check()`] as any listing.
+//! - [`check`]: a listing checked against a local tree, where every answer that S3 can settle
+//!   (a plain MD5 that differs: is the object encrypted? a multipart ETag of unknown parts) is
+//!   settled with a few requests, at most `jobs` objects at a time, before it is handed over.
+//! - [`fetch_inventory`]: an S3 Inventory report copied from its bucket, to be read by
+//!   [`listing::inventory::Inventory`].
+//!
+//! The caller builds the client (with `aws_config` and its endpoint, region, profile and
+//! retries) and owns the tokio runtime. Hashing blocks, on the caller's rayon pool: call
+//! [`verify_object`] where blocking is allowed (a runtime's `block_on`, `spawn_blocking`).
+//!
+//! Errors name the request, the bucket and the key, and for a refusal the permission it needs;
+//! no credential is ever part of one.
 
-use std::path::Path;
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::io::Write as _;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Mutex};
 
-use aws_sdk_s3::types::{ChecksumMode, ObjectAttributes};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::types::{ChecksumMode, EncodingType, ObjectAttributes};
 use aws_sdk_s3::Client;
 use thiserror::Error;
+use tokio::runtime::Handle;
 
-use crate::checksum::Algorithm;
-use crate::engine::{Progress, ReadOptions};
-use crate::remote::{
-    layout_from_part_heads, layout_from_part_sizes, next_requests, Head, HeadError, PartsFinding, Request,
+use crate::checksum::{Algorithm, ChecksumType};
+use crate::engine::{self, NoProgress, Progress, ReadOptions};
+use crate::listing::{
+    self, At, CheckError, CheckOptions, CheckSummary, Checked, Entry, ListingError, Outcome, RelPath, Sink,
+    Skipped, Source,
 };
-use crate::verify::{verify_path, Report, Verdict, VerifyError};
+use crate::remote::{
+    layout_from_part_heads, layout_from_part_sizes, next_requests, Head, HeadError, PartsFinding,
+};
+use crate::verify::{verify_file, Need, Report, Verdict, VerifyError, VerifyOptions};
 
 /// Which object: a bucket, a key and, optionally, a version.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,49 +55,176 @@ pub struct Object {
     pub version_id: Option<String>,
 }
 
-/// Why an object could not be verified against S3.
+impl Object {
+    /// The current version of `key` in `bucket`.
+    pub fn new(bucket: impl Into<String>, key: impl Into<String>) -> Object {
+        Object { bucket: bucket.into(), key: key.into(), version_id: None }
+    }
+}
+
+impl std::fmt::Display for Object {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)?;
+        match &self.version_id {
+            Some(v) => write!(f, " (version {v})"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Why an object could not be read from S3 or verified against it.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum S3Error {
-    /// A request failed: the request, the object, and the SDK's error (never credentials).
-    #[error("{request} s3://{bucket}/{key}: {message}")]
-    Request {
-        /// The request (`HeadObject`, `GetObjectAttributes`).
-        request: &'static str,
+    /// There is no such object (HeadObject answered 404 and the bucket exists).
+    #[error("{object}: no such object")]
+    NoSuchKey {
+        /// The object.
+        object: Object,
+    },
+    /// There is no such bucket.
+    #[error("s3://{bucket}: no such bucket")]
+    NoSuchBucket {
         /// The bucket.
         bucket: String,
-        /// The key.
-        key: String,
-        /// What the SDK says.
+    },
+    /// S3 refused the request (403): the permission it needs.
+    #[error("{request} {object}: access denied: it needs the permission {permission}")]
+    AccessDenied {
+        /// The request (`HeadObject`, `GetObjectAttributes`, `ListObjectsV2`, `GetObject`).
+        request: &'static str,
+        /// The object (for ListObjectsV2, the prefix).
+        object: Object,
+        /// The IAM action that allows it, and what else matters.
+        permission: &'static str,
+    },
+    /// Any other failure of a request, after the SDK's retries: throttling, a timeout, no
+    /// credentials, a connection refused, a store that answers what S3 would not.
+    #[error("{request} {object}: {message}")]
+    Request {
+        /// The request.
+        request: &'static str,
+        /// The object (for ListObjectsV2, the prefix).
+        object: Object,
+        /// What happened, and what to do.
         message: String,
     },
     /// The answer cannot be read as facts.
-    #[error("s3://{bucket}/{key}: {error}")]
+    #[error("{object}: {error}")]
     Answer {
-        /// The bucket.
-        bucket: String,
-        /// The key.
-        key: String,
+        /// The object.
+        object: Object,
         /// What is wrong with it.
         error: HeadError,
+    },
+    /// A local file could not be written (a fetched inventory report).
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
     },
     /// The local file could not be verified.
     #[error(transparent)]
     Verify(#[from] VerifyError),
 }
 
-impl Object {
-    fn failed(&self, request: &'static str, e: impl std::fmt::Display) -> S3Error {
-        S3Error::Request {
-            request,
-            bucket: self.bucket.clone(),
-            key: self.key.clone(),
-            message: e.to_string(),
+/// The requests the driver makes, with the IAM action each needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Call {
+    HeadObject,
+    GetObjectAttributes,
+    ListObjectsV2,
+    GetObject,
+}
+
+impl Call {
+    fn name(self) -> &'static str {
+        match self {
+            Call::HeadObject => "HeadObject",
+            Call::GetObjectAttributes => "GetObjectAttributes",
+            Call::ListObjectsV2 => "ListObjectsV2",
+            Call::GetObject => "GetObject",
+        }
+    }
+
+    fn permission(self, versioned: bool) -> &'static str {
+        match (self, versioned) {
+            (Call::HeadObject | Call::GetObject, false) => {
+                "s3:GetObject (and s3:ListBucket, without which a missing key is also refused)"
+            }
+            (Call::HeadObject | Call::GetObject, true) => "s3:GetObjectVersion",
+            (Call::GetObjectAttributes, false) => "s3:GetObjectAttributes (or s3:GetObject)",
+            (Call::GetObjectAttributes, true) => "s3:GetObjectVersionAttributes",
+            (Call::ListObjectsV2, _) => "s3:ListBucket",
+        }
+    }
+
+    /// The error for `e`, a failure of this request about `object`.
+    fn failed<E>(self, object: &Object, e: SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> S3Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let status = e.raw_response().map(|r| r.status().as_u16());
+        let code = e.code().map(str::to_string);
+        let object = object.clone();
+        match (status, code.as_deref()) {
+            (_, Some("NoSuchBucket")) => S3Error::NoSuchBucket { bucket: object.bucket },
+            (_, Some("NoSuchKey")) => S3Error::NoSuchKey { object },
+            (Some(403), _) | (_, Some("AccessDenied")) => S3Error::AccessDenied {
+                request: self.name(),
+                permission: self.permission(object.version_id.is_some()),
+                object,
+            },
+            _ => {
+                let message = match (&e, status, code.as_deref()) {
+                    (SdkError::TimeoutError(_), _, _) => {
+                        "no answer within the time limit (--timeout), retries included".to_string()
+                    }
+                    (_, Some(503), _) | (_, _, Some("SlowDown" | "Throttling" | "RequestLimitExceeded")) => {
+                        "throttled, still after the SDK's retries: try again later, or with more attempts \
+                         (--max-attempts, AWS_MAX_ATTEMPTS)"
+                            .to_string()
+                    }
+                    (SdkError::ServiceError(_), Some(s), c) => {
+                        let what = e.message().or(c).unwrap_or("no message");
+                        format!("HTTP {s}: {what}")
+                    }
+                    _ => causes(&e),
+                };
+                S3Error::Request { request: self.name(), object, message }
+            }
         }
     }
 }
 
+/// What went wrong, from the outermost error to its root cause, each said once; a missing
+/// credential says where credentials come from.
+fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = err.source();
+    }
+    let text = parts.join(": ");
+    if text.contains("no credentials found") || text.contains("credentials not loaded") {
+        return "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (--profile), \
+                or use --no-sign-request for a public bucket"
+            .to_string();
+    }
+    text
+}
+
 /// HeadObject with ChecksumMode ENABLED, and with a part number if given.
+///
+/// A 404 is told apart with one HeadBucket: [`S3Error::NoSuchBucket`] or
+/// [`S3Error::NoSuchKey`] (HeadObject's answer has no body to say which).
 pub async fn head(client: &Client, object: &Object, part: Option<u32>) -> Result<Head, S3Error> {
     let mut req = client
         .head_object()
@@ -83,10 +235,13 @@ pub async fn head(client: &Client, object: &Object, part: Option<u32>) -> Result
     if let Some(n) = part {
         req = req.part_number(i32::try_from(n).unwrap_or(i32::MAX));
     }
-    let out = req
-        .send()
-        .await
-        .map_err(|e| object.failed("HeadObject", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+    let out = match req.send().await {
+        Ok(out) => out,
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
+            return Err(missing(client, object).await);
+        }
+        Err(e) => return Err(Call::HeadObject.failed(object, e)),
+    };
     let sums = [
         (Algorithm::Crc32, out.checksum_crc32()),
         (Algorithm::Crc32c, out.checksum_crc32_c()),
@@ -105,88 +260,557 @@ pub async fn head(client: &Client, object: &Object, part: Option<u32>) -> Result
     })
 }
 
-/// GetObjectAttributes with ObjectParts, every page: each part's size, in part order (empty when
-/// S3 lists none: an object without an additional checksum).
-pub async fn part_sizes(client: &Client, object: &Object) -> Result<Vec<u64>, S3Error> {
-    let mut sizes = Vec::new();
+/// Which is missing after a 404: the bucket or the key (one HeadBucket).
+async fn missing(client: &Client, object: &Object) -> S3Error {
+    match client.head_bucket().bucket(&object.bucket).send().await {
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
+            S3Error::NoSuchBucket { bucket: object.bucket.clone() }
+        }
+        // The bucket exists (or cannot be looked at): the key is what is missing.
+        _ => S3Error::NoSuchKey { object: object.clone() },
+    }
+}
+
+/// What GetObjectAttributes says about the parts and the checksum.
+#[derive(Debug, Default)]
+struct Attributes {
+    /// Every part's size, in part order; empty when S3 lists none (an object without an
+    /// additional checksum, or a store that does not list them).
+    part_sizes: Vec<u64>,
+    checksum_type: Option<String>,
+    requests: u32,
+}
+
+/// GetObjectAttributes with ObjectParts and Checksum, every page.
+async fn attributes(client: &Client, object: &Object) -> Result<Attributes, S3Error> {
+    let mut out = Attributes::default();
     let mut marker: Option<String> = None;
     loop {
-        let out = client
+        let page = client
             .get_object_attributes()
             .bucket(&object.bucket)
             .key(&object.key)
             .set_version_id(object.version_id.clone())
             .object_attributes(ObjectAttributes::ObjectParts)
+            .object_attributes(ObjectAttributes::Checksum)
             .max_parts(1000)
             .set_part_number_marker(marker.clone())
             .send()
             .await
-            .map_err(|e| object.failed("GetObjectAttributes", aws_sdk_s3::error::DisplayErrorContext(e)))?;
-        let Some(parts) = out.object_parts() else { return Ok(sizes) };
+            .map_err(|e| Call::GetObjectAttributes.failed(object, e))?;
+        out.requests += 1;
+        if let Some(t) = page.checksum().and_then(|c| c.checksum_type()) {
+            out.checksum_type = Some(t.as_str().to_string());
+        }
+        let Some(parts) = page.object_parts() else { return Ok(out) };
         for p in parts.parts() {
-            sizes.push(p.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0));
+            out.part_sizes.push(p.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0));
         }
         match (parts.is_truncated(), parts.next_part_number_marker()) {
-            (Some(true), Some(m)) => marker = Some(m.to_string()),
-            _ => return Ok(sizes),
+            (Some(true), Some(m)) if marker.as_deref() != Some(m) => marker = Some(m.to_string()),
+            _ => return Ok(out),
         }
     }
 }
 
-/// Verifies the file at `path` against the object: one HeadObject, then only what the report
-/// needs (the first and last part's HeadObject for a part size, GetObjectAttributes or a
-/// HeadObject per part for uneven parts). Returns the report and the number of requests made.
+/// Part heads in flight at once when every part must be asked for.
+const PART_HEADS_IN_FLIGHT: usize = 16;
+
+/// HeadObject for each of `parts`, up to [`PART_HEADS_IN_FLIGHT`] at a time: each part's size.
+async fn part_heads(client: &Client, object: &Object, parts: &[u32]) -> Result<Vec<(u32, Head)>, S3Error> {
+    let mut out = Vec::with_capacity(parts.len());
+    for chunk in parts.chunks(PART_HEADS_IN_FLIGHT) {
+        let mut set = tokio::task::JoinSet::new();
+        for &n in chunk {
+            let (client, object) = (client.clone(), object.clone());
+            set.spawn(async move { (n, head(&client, &object, Some(n)).await) });
+        }
+        while let Some(done) = set.join_next().await {
+            let (n, h) = done.map_err(|e| S3Error::Request {
+                request: "HeadObject",
+                object: object.clone(),
+                message: format!("the request's task failed: {e}"),
+            })?;
+            out.push((n, h?));
+        }
+    }
+    out.sort_by_key(|(n, _)| *n);
+    Ok(out)
+}
+
+/// The answer for one object.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Verified {
+    /// The report, made with every fact read.
+    pub report: Report,
+    /// The requests made to S3 for it.
+    pub requests: u32,
+    /// What HeadObject answered.
+    pub head: Head,
+    /// Why the layout could not be read, when a store answered what S3 would not (a part
+    /// number ignored, parts that do not add up): the report stays inconclusive.
+    pub untrusted: Option<String>,
+}
+
+/// Verifies the file at `path` against `object` (see [`verify_object_file`]).
 pub async fn verify_object(
     client: &Client,
     path: &Path,
     object: &Object,
     read: &ReadOptions,
     progress: &dyn Progress,
-) -> Result<(Report, usize), S3Error> {
-    let answer = |error| S3Error::Answer { bucket: object.bucket.clone(), key: object.key.clone(), error };
-    let (etag, mut facts) = head(client, object, None).await?.facts().map_err(answer)?;
+) -> Result<Verified, S3Error> {
+    let (file, size) = engine::open(path).map_err(VerifyError::from)?;
+    verify_object_file(client, &file, size, object, read, progress).await
+}
+
+/// Verifies an open file of `size` bytes (`None`: read to its end) against `object`: one
+/// HeadObject, the file hashed once, and only when the answer is inconclusive, what it needs:
+/// the first and last part's HeadObject for a part size, GetObjectAttributes (or a HeadObject
+/// per part) for uneven parts or a checksum's type; then the file is hashed once more with the
+/// layout found. A file of unknown size (`None`) is read once, front to back: its answer stays
+/// inconclusive when it needs the layout.
+pub async fn verify_object_file(
+    client: &Client,
+    file: &File,
+    size: Option<u64>,
+    object: &Object,
+    read: &ReadOptions,
+    progress: &dyn Progress,
+) -> Result<Verified, S3Error> {
+    let head = head(client, object, None).await?;
+    let (etag, mut facts) =
+        head.facts().map_err(|error| S3Error::Answer { object: object.clone(), error })?;
     let mut requests = 1;
-    loop {
-        let report = verify_path(path, etag.as_ref(), &facts, read, progress)?;
-        let next = next_requests(&report);
-        if report.verdict != Verdict::Inconclusive || next.is_empty() || facts.layout.is_some() {
-            return Ok((report, requests));
-        }
-        let Some(size) = facts.remote_size else { return Ok((report, requests)) };
-        let mut heads = Vec::new();
-        for r in &next {
-            if let Request::HeadPart(n) = r {
-                let h = head(client, object, Some(*n)).await?;
-                requests += 1;
-                heads.push((*n, h.content_length.unwrap_or(0), h.parts_count));
-            }
-        }
-        if let [(1, first, c1), .., (n, last, cn)] = heads[..] {
-            match layout_from_part_heads(size, n, first, last, [c1, cn]) {
-                PartsFinding::Uniform(l) => {
-                    facts.layout = Some(l);
-                    continue;
-                }
-                PartsFinding::Contradiction(_) => return Ok((report, requests)),
-                _ => {}
-            }
-        }
-        if next.contains(&Request::ObjectParts) || heads.len() > 1 {
-            let mut sizes = part_sizes(client, object).await?;
-            requests += 1;
-            if sizes.is_empty() {
-                let parts = heads.iter().map(|h| h.0).max().unwrap_or(0);
-                for k in 1..=parts {
-                    sizes.push(head(client, object, Some(k)).await?.content_length.unwrap_or(0));
-                    requests += 1;
-                }
-            }
-            match layout_from_part_sizes(size, sizes) {
-                Ok(l) => facts.layout = Some(l),
-                Err(_) => return Ok((report, requests)),
-            }
-        } else {
-            return Ok((report, requests));
+    let mut report = verify_file(file, size, etag.as_ref(), &facts, read, progress)?;
+    let mut untrusted = None;
+    // A file of unknown size (a pipe, a procfs file) is read once: no second pass with a layout.
+    if report.verdict == Verdict::Inconclusive && size.is_some() {
+        match read_layout(client, object, &report, &mut facts, &mut requests).await? {
+            Found::More => report = verify_file(file, size, etag.as_ref(), &facts, read, progress)?,
+            Found::Untrusted(why) => untrusted = Some(why),
+            Found::Nothing => {}
         }
     }
+    Ok(Verified { report, requests, head, untrusted })
+}
+
+/// What [`read_layout`] found.
+enum Found {
+    /// Facts were added: verify again.
+    More,
+    /// The store's answers contradict each other.
+    Untrusted(String),
+    /// Nothing more can be read.
+    Nothing,
+}
+
+/// Reads what an inconclusive `report` needs into `facts`.
+async fn read_layout(
+    client: &Client,
+    object: &Object,
+    report: &Report,
+    facts: &mut VerifyOptions,
+    requests: &mut u32,
+) -> Result<Found, S3Error> {
+    let next = next_requests(report);
+    let parts = crate::remote::part_count(report);
+    let wants = |n: Need| report.needs.contains(&n);
+    let Some(size) = facts.remote_size else { return Ok(Found::Nothing) };
+    if next.is_empty() {
+        return Ok(Found::Nothing);
+    }
+    let mut uneven = wants(Need::PartSizes);
+    let mut found = Found::Nothing;
+    // The parts' heads already made, by part number.
+    let mut known: Vec<(u32, Head)> = Vec::new();
+    if wants(Need::PartSize) && facts.layout.is_none() {
+        if let Some(n) = parts {
+            let asked: Vec<u32> = if n > 1 { vec![1, n] } else { vec![1] };
+            let heads = part_heads(client, object, &asked).await?;
+            *requests += heads.len() as u32;
+            let len = |h: &Head| h.content_length.unwrap_or(0);
+            let (first, last) = (&heads[0].1, &heads[heads.len() - 1].1);
+            match layout_from_part_heads(
+                size,
+                n,
+                len(first),
+                len(last),
+                [first.parts_count, last.parts_count],
+            ) {
+                PartsFinding::Uniform(layout) => {
+                    facts.layout = Some(layout);
+                    found = Found::More;
+                }
+                PartsFinding::Contradiction(why) => return Ok(Found::Untrusted(why)),
+                _ => uneven = true,
+            }
+            known = heads;
+        }
+    }
+    if uneven || wants(Need::ChecksumType) {
+        let attrs = attributes(client, object).await?;
+        *requests += attrs.requests;
+        if facts.checksum_type.is_none() {
+            if let Some(t) = attrs.checksum_type.as_deref() {
+                facts.checksum_type = match t {
+                    "FULL_OBJECT" => Some(ChecksumType::FullObject),
+                    "COMPOSITE" => Some(ChecksumType::Composite),
+                    _ => None,
+                };
+                found = Found::More;
+            }
+        }
+        if uneven && facts.layout.is_none() {
+            let mut sizes = attrs.part_sizes;
+            if sizes.is_empty() {
+                let Some(n) = parts else { return Ok(found) };
+                let asked: Vec<u32> = (1..=n).filter(|k| !known.iter().any(|(m, _)| m == k)).collect();
+                let mut heads = part_heads(client, object, &asked).await?;
+                *requests += heads.len() as u32;
+                heads.append(&mut known);
+                heads.sort_by_key(|(k, _)| *k);
+                if let Some(c) = heads.iter().find_map(|(_, h)| h.parts_count.filter(|&c| c != u64::from(n)))
+                {
+                    return Ok(Found::Untrusted(format!(
+                        "the store reports {c} parts where the ETag has {n} (a store that ignores the part number?)"
+                    )));
+                }
+                sizes = heads.iter().map(|(_, h)| h.content_length.unwrap_or(0)).collect();
+            }
+            match layout_from_part_sizes(size, sizes) {
+                Ok(layout) => {
+                    facts.layout = Some(layout);
+                    found = Found::More;
+                }
+                Err(PartsFinding::Contradiction(why)) => return Ok(Found::Untrusted(why)),
+                Err(_) => {}
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// A prefix of a bucket listed with ListObjectsV2, every page, as a [`Source`] for
+/// [`listing::check()`] (or [`check`]): one page is read at a time, ahead of the files being
+/// hashed. Keys are asked for URL-encoded (S3's XML cannot carry every key) and decoded.
+///
+/// Reading blocks the calling thread on `handle`: read it from a thread that is not one of the
+/// runtime's (as [`listing::check()`] does).
+#[derive(Debug)]
+pub struct Listing {
+    client: Client,
+    handle: Handle,
+    bucket: String,
+    prefix: String,
+}
+
+impl Listing {
+    /// The keys of `bucket` that start with `prefix`.
+    pub fn new(
+        client: Client,
+        handle: Handle,
+        bucket: impl Into<String>,
+        prefix: impl Into<String>,
+    ) -> Listing {
+        Listing { client, handle, bucket: bucket.into(), prefix: prefix.into() }
+    }
+}
+
+impl Source for Listing {
+    fn read(self, sink: &mut Sink<'_>) -> Result<Skipped, ListingError> {
+        let place = Object::new(&self.bucket, &self.prefix);
+        let at = At { file: PathBuf::from(format!("s3://{}/{}", self.bucket, self.prefix)), line: None };
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .handle
+                .block_on(
+                    self.client
+                        .list_objects_v2()
+                        .bucket(&self.bucket)
+                        .prefix(&self.prefix)
+                        .encoding_type(EncodingType::Url)
+                        .set_continuation_token(token.take())
+                        .send(),
+                )
+                .map_err(|e| ListingError::Source(Box::new(Call::ListObjectsV2.failed(&place, e))))?;
+            for o in page.contents() {
+                let Some(raw) = o.key() else { continue };
+                let key = listing::s3api::url_decode(raw).map_err(|what| {
+                    ListingError::format(at.clone(), format!("the key '{raw}' does not URL-decode: {what}"))
+                })?;
+                let mut entry = Entry::new(key);
+                entry.size = o.size().and_then(|s| u64::try_from(s).ok());
+                entry.etag = o.e_tag().map(str::to_string);
+                if sink(Ok(entry)).is_break() {
+                    return Ok(Skipped::default());
+                }
+            }
+            match (page.is_truncated(), page.next_continuation_token()) {
+                (Some(true), Some(t)) => token = Some(t.to_string()),
+                _ => return Ok(Skipped::default()),
+            }
+        }
+    }
+}
+
+/// Whether S3 can settle `checked` with a few requests: a plain MD5 that differs where the
+/// encryption is unknown (an SSE-KMS ETag looks like an MD5), or an inconclusive answer that
+/// HeadObject and the part requests can decide.
+fn needs_s3(checked: &Checked) -> bool {
+    let Outcome::Verified(report) = &checked.outcome else { return false };
+    match report.verdict {
+        Verdict::Match => false,
+        Verdict::Mismatch => report.needs.contains(&Need::Encryption),
+        Verdict::Inconclusive => report.needs.iter().any(|n| {
+            matches!(
+                n,
+                Need::Encryption | Need::Checksum | Need::PartSize | Need::PartSizes | Need::ChecksumType
+            )
+        }),
+    }
+}
+
+/// Settles `checked` with S3: the object verified again with what S3 says about it.
+fn settle(
+    client: &Client,
+    handle: &Handle,
+    bucket: &str,
+    opts: &CheckOptions,
+    read: &ReadOptions,
+    mut checked: Checked,
+) -> Checked {
+    let Ok(key) = String::from_utf8(checked.key.clone()) else { return checked };
+    let object = Object::new(bucket, key);
+    // Opened again beneath the root, never by path: no symlink placed meanwhile is followed.
+    let rel = checked.key.get(opts.prefix.len()..).unwrap_or_default();
+    let file = match (&opts.root, RelPath::new(rel)) {
+        (Some(root), Ok(rel)) => root.open_file(rel).map(|f| (f.file, f.size)),
+        _ => return checked,
+    };
+    let (file, size) = match file {
+        Ok(f) => f,
+        Err(e) => {
+            checked.outcome = Outcome::Error(CheckError::Open(e));
+            return checked;
+        }
+    };
+    match handle.block_on(verify_object_file(client, &file, size, &object, read, &NoProgress)) {
+        Ok(v) => {
+            checked.requests = v.requests;
+            checked.remote_checksums = v.head.checksums.clone();
+            checked.outcome = Outcome::Verified(Box::new(v.report));
+        }
+        Err(S3Error::NoSuchKey { .. }) => {
+            checked.outcome =
+                Outcome::Error(CheckError::Remote("the object was deleted after it was listed".into()))
+        }
+        Err(e) => checked.outcome = Outcome::Error(CheckError::Remote(e.to_string())),
+    }
+    checked
+}
+
+/// Answers waiting to be handed over in listing order.
+const QUEUE_MAX: usize = 4096;
+
+/// Checks every entry of `source` (a [`Listing`] of `bucket`, an inventory of it...) as
+/// [`listing::check()`] does, and settles with S3 every answer it can settle (see the module)
+/// before handing it to `on`, at most `jobs` objects at a time, in listing order. The summary's
+/// counts are the answers handed over.
+///
+/// Blocks the calling thread on `handle` for the requests: call it from outside the runtime.
+#[allow(clippy::too_many_arguments)]
+pub fn check<S: Source + Send>(
+    source: S,
+    client: &Client,
+    handle: &Handle,
+    bucket: &str,
+    jobs: usize,
+    opts: &CheckOptions,
+    read: &ReadOptions,
+    progress: &dyn Progress,
+    on: &mut dyn FnMut(Checked) -> ControlFlow<()>,
+) -> Result<CheckSummary, ListingError> {
+    let jobs = jobs.max(1);
+    let (task_tx, task_rx) = mpsc::channel::<(u64, Checked)>();
+    let (done_tx, done_rx) = mpsc::channel::<(u64, Checked)>();
+    let task_rx = Mutex::new(task_rx);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let (task_rx, done_tx) = (&task_rx, done_tx.clone());
+            // A worker that cannot start leaves the others; with none, the queue below settles
+            // each object itself.
+            let _ = std::thread::Builder::new().name("etagsum-s3".into()).spawn_scoped(scope, move || loop {
+                let task = task_rx.lock().ok().and_then(|rx| rx.recv().ok());
+                let Some((i, checked)) = task else { return };
+                if done_tx.send((i, settle(client, handle, bucket, opts, read, checked))).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(done_tx);
+        let mut queue =
+            Queue { waiting: VecDeque::new(), done: HashMap::new(), next: 0, counts: Default::default() };
+        let mut stopped = false;
+        let mut hand = |c: Checked, queue: &mut Queue| {
+            queue.counts.add(c.outcome.kind());
+            on(c)
+        };
+        let result = listing::check(source, opts, read, progress, &mut |checked| {
+            let i = queue.next;
+            queue.next += 1;
+            if needs_s3(&checked) {
+                if let Err(mpsc::SendError((_, c))) = task_tx.send((i, checked)) {
+                    queue.done.insert(i, settle(client, handle, bucket, opts, read, c));
+                }
+                queue.waiting.push_back(Slot::Pending(i));
+            } else {
+                queue.waiting.push_back(Slot::Ready(Box::new(checked)));
+            }
+            let block = queue.waiting.len() > QUEUE_MAX;
+            match queue.flush(&done_rx, block, &mut hand) {
+                ControlFlow::Break(()) => {
+                    stopped = true;
+                    ControlFlow::Break(())
+                }
+                c => c,
+            }
+        });
+        drop(task_tx);
+        if !stopped {
+            let _ = queue.flush(&done_rx, true, &mut hand);
+        }
+        let mut summary = result?;
+        summary.counts = queue.counts;
+        summary.stopped |= stopped;
+        Ok(summary)
+    })
+}
+
+enum Slot {
+    Ready(Box<Checked>),
+    Pending(u64),
+}
+
+struct Queue {
+    waiting: VecDeque<Slot>,
+    done: HashMap<u64, Checked>,
+    next: u64,
+    counts: listing::Counts,
+}
+
+impl Queue {
+    /// Hands over the answers at the front that are ready; with `block`, waits for every one.
+    fn flush(
+        &mut self,
+        done: &mpsc::Receiver<(u64, Checked)>,
+        block: bool,
+        hand: &mut dyn FnMut(Checked, &mut Queue) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        while let Ok((i, c)) = done.try_recv() {
+            self.done.insert(i, c);
+        }
+        while let Some(front) = self.waiting.pop_front() {
+            let checked = match front {
+                Slot::Ready(c) => *c,
+                Slot::Pending(i) => match self.done.remove(&i) {
+                    Some(c) => c,
+                    None if block => loop {
+                        match done.recv() {
+                            Ok((j, c)) if j == i => break c,
+                            Ok((j, c)) => {
+                                self.done.insert(j, c);
+                            }
+                            // Every worker is gone: nothing more will come.
+                            Err(_) => return ControlFlow::Break(()),
+                        }
+                    },
+                    None => {
+                        self.waiting.push_front(Slot::Pending(i));
+                        return ControlFlow::Continue(());
+                    }
+                },
+            };
+            hand(checked, self)?;
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Copies the S3 Inventory report whose manifest is `manifest` (a key of `bucket`) and its data
+/// files into `dir`, laid out as `aws s3 sync` lays them out (`dir/manifest/manifest.json`,
+/// `dir/data/FILE`), and returns the manifest's path for
+/// [`Inventory::open`](crate::listing::inventory::Inventory::open), which checks each data file
+/// against the manifest's MD5 before reading it.
+pub async fn fetch_inventory(
+    client: &Client,
+    bucket: &str,
+    manifest: &str,
+    dir: &Path,
+) -> Result<PathBuf, S3Error> {
+    let object = Object::new(bucket, manifest);
+    let folder = dir.join("manifest");
+    std::fs::create_dir_all(&folder).map_err(|source| S3Error::Io { path: folder.clone(), source })?;
+    let path = folder.join("manifest.json");
+    download(client, &object, &path, crate::listing::inventory::MANIFEST_MAX).await?;
+    let text = std::fs::read(&path).map_err(|source| S3Error::Io { path: path.clone(), source })?;
+    let bad = |what: String| S3Error::Request { request: "GetObject", object: object.clone(), message: what };
+    let json: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|e| bad(format!("the manifest is not JSON: {e}")))?;
+    // Data files live in the destination bucket (an ARN), which is the manifest's bucket when
+    // the manifest does not say.
+    let dest = json
+        .get("destinationBucket")
+        .and_then(|b| b.as_str())
+        .map(|arn| arn.rsplit(':').next().unwrap_or(arn).to_string())
+        .unwrap_or_else(|| bucket.to_string());
+    let files = json.get("files").and_then(|f| f.as_array()).cloned().unwrap_or_default();
+    for f in files {
+        let Some(key) = f.get("key").and_then(|k| k.as_str()) else { continue };
+        // The last two segments of the key (`data/NAME`), where the inventory reader looks
+        // first; a hostile segment is left for the reader to refuse, and is not written.
+        let names: Vec<&str> = key.rsplit('/').filter(|s| !s.is_empty() && *s != ".").take(2).collect();
+        let safe = |s: &str| s != ".." && !s.contains('\\') && !s.contains('\0');
+        let [file, folder] = names[..] else { continue };
+        if !safe(file) || !safe(folder) {
+            continue;
+        }
+        let target = dir.join(folder);
+        std::fs::create_dir_all(&target).map_err(|source| S3Error::Io { path: target.clone(), source })?;
+        download(client, &Object::new(&dest, key), &target.join(file), u64::MAX).await?;
+    }
+    Ok(path)
+}
+
+/// GetObject into a new file at `path`, refused past `max` bytes.
+async fn download(client: &Client, object: &Object, path: &Path, max: u64) -> Result<(), S3Error> {
+    let mut out = client
+        .get_object()
+        .bucket(&object.bucket)
+        .key(&object.key)
+        .send()
+        .await
+        .map_err(|e| Call::GetObject.failed(object, e))?;
+    let io = |source| S3Error::Io { path: path.to_path_buf(), source };
+    let mut file = File::create(path).map_err(io)?;
+    let mut written = 0u64;
+    while let Some(chunk) = out.body.next().await {
+        let chunk = chunk.map_err(|e| S3Error::Request {
+            request: "GetObject",
+            object: object.clone(),
+            message: format!("the download broke off: {e}"),
+        })?;
+        written = written.saturating_add(chunk.len() as u64);
+        if written > max {
+            return Err(S3Error::Request {
+                request: "GetObject",
+                object: object.clone(),
+                message: format!("larger than {max} bytes: not a manifest"),
+            });
+        }
+        file.write_all(&chunk).map_err(io)?;
+    }
+    file.sync_all().map_err(io)
 }

@@ -31,41 +31,48 @@ use crate::render;
 #[command(after_long_help = SHARD_HELP)]
 pub(crate) struct CheckArgs {
     /// Checkfiles written by `etagsum hash` (`-` reads standard input). Names are read relative
-    /// to the working directory, as md5sum reads them.
+    /// to the working directory, as md5sum reads them. With --root: s3://BUCKET/PREFIX, the
+    /// objects under PREFIX listed live (ListObjectsV2) and checked against DIR.
     #[arg(value_name = "CHECKFILE", required_unless_present = "listing", conflicts_with = "listing")]
-    checkfiles: Vec<PathBuf>,
+    pub(crate) checkfiles: Vec<PathBuf>,
     /// A bucket listing: the JSON printed by `aws s3api list-objects-v2` (`-` reads it from
     /// standard input), or an S3 Inventory report's manifest.json (its data files beside it, as
-    /// `aws s3 sync` lays them out).
+    /// `aws s3 sync` lays them out, or s3://BUCKET/KEY/manifest.json, read from the bucket).
     #[arg(long, value_name = "FILE", requires = "root")]
-    listing: Option<PathBuf>,
+    pub(crate) listing: Option<PathBuf>,
     /// The local copy of the bucket: each key (without the prefix) is a path beneath DIR. No key
     /// and no symlink opens a file outside it.
-    #[arg(long, value_name = "DIR", requires = "listing", conflicts_with = "checkfiles")]
-    root: Option<PathBuf>,
+    #[arg(long, value_name = "DIR")]
+    pub(crate) root: Option<PathBuf>,
     /// Check only keys under the folder P, and cut P off before joining the key to DIR (other
     /// keys are skipped and counted). P names a folder: `data` is read as `data/`, as `aws s3
     /// sync s3://BUCKET/data DIR` reads it.
     #[arg(long, value_name = "P", requires = "listing", conflicts_with = "checkfiles")]
-    prefix: Option<OsString>,
+    pub(crate) prefix: Option<OsString>,
     /// The keys of the listing are URL-encoded: it was made with `aws s3api list-objects-v2
     /// --encoding-type url` (nothing in the JSON says so). S3 Inventory CSV keys are always
     /// decoded.
     #[arg(long, value_name = "TYPE", value_parser = ["url"], requires = "listing", conflicts_with = "checkfiles")]
     encoding_type: Option<String>,
     /// Also report files under DIR that the listing does not name (EXTRA).
-    #[arg(long, requires = "listing", conflicts_with = "checkfiles")]
-    extra: bool,
+    #[arg(long, requires = "root")]
+    pub(crate) extra: bool,
     /// Check only shard K of N (K from 1 to N), chosen by a hash of the key: N runs with 1/N … N/N
     /// check every key exactly once, and their --json outputs concatenate into one run's.
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
-    shard: Option<Shard>,
+    pub(crate) shard: Option<Shard>,
     /// One JSON object per object and line.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// Do not print OK lines (nor, with --json, the objects that match).
     #[arg(long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
+    /// With s3://: objects settled with S3 requests at once, at most (a plain MD5 that differs is
+    /// confirmed with HeadObject; the parts of a multipart ETag are read).
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) jobs: u16,
+    #[command(flatten)]
+    pub(crate) s3: crate::s3::S3Args,
 }
 
 const SHARD_HELP: &str = "\
@@ -87,7 +94,7 @@ fn parse_shard(s: &str) -> Result<Shard, String> {
 
 /// What the run has seen so far.
 #[derive(Default)]
-struct Tally {
+pub(crate) struct Tally {
     counts: Counts,
     status: Exit,
     summary: CheckSummary,
@@ -100,7 +107,7 @@ struct Tally {
 }
 
 /// Prints outcomes as they come.
-struct Printer<'a> {
+pub(crate) struct Printer<'a> {
     out: Stdout,
     json: bool,
     quiet: bool,
@@ -119,58 +126,39 @@ pub(crate) fn run(args: &CheckArgs, read: &ReadOptions, progress: bool) -> Resul
         out: Stdout::lock(),
         json: args.json,
         quiet: args.quiet,
-        keyed: args.listing.is_some(),
+        keyed: args.listing.is_some() || args.root.is_some(),
         bar: &bar,
         failed: None,
     };
+    let remote = args.checkfiles.iter().any(|c| crate::s3::is_url(c));
+    if args.root.is_some() && args.listing.is_none() && !remote {
+        anyhow::bail!("--root DIR checks a listing: give --listing FILE, or s3://BUCKET/PREFIX");
+    }
     match &args.listing {
+        _ if remote => {
+            let [url] = &args.checkfiles[..] else {
+                anyhow::bail!("s3://BUCKET/PREFIX is checked alone: give one, and no checkfile beside it");
+            };
+            let Some(root) = args.root.as_deref() else {
+                anyhow::bail!("{}: a bucket is checked against a local copy: give --root DIR", shown(url));
+            };
+            let mut opts = tree_options(args, root)?;
+            let result = crate::s3::check_prefix(url, args, &mut opts, read, &bar, &mut printer, &mut tally);
+            report_tree(result, url, &opts, &bar, &mut tally);
+        }
         Some(listing) => {
             let root = args.root.as_deref().expect("clap requires --root with --listing");
-            let opened = Root::open(root)
-                .with_context(|| format!("{}: cannot open the root directory", shown(root)))?;
-            let mut opts = CheckOptions::default();
-            opts.root = Some(opened);
-            opts.prefix =
-                args.prefix.as_ref().map(|p| escape::raw(Path::new(p)).into_owned()).unwrap_or_default();
-            // What is left of a key is a path beneath DIR, so the prefix is a folder: cut off
-            // `data` alone, `data/x` would be `/x` and `database` would be `base`.
-            if !opts.prefix.is_empty() && !opts.prefix.ends_with(b"/") {
-                opts.prefix.push(b'/');
-            }
-            opts.extra = args.extra;
-            opts.shard = args.shard;
-            let encoding = match args.encoding_type.as_deref() {
-                Some("url") => KeyEncoding::Url,
-                _ => KeyEncoding::AsPrinted,
+            let opts = tree_options(args, root)?;
+            let result = if crate::s3::is_url(listing) {
+                crate::s3::check_inventory(listing, args, &opts, read, &bar, &mut printer, &mut tally)
+            } else {
+                let encoding = match args.encoding_type.as_deref() {
+                    Some("url") => KeyEncoding::Url,
+                    _ => KeyEncoding::AsPrinted,
+                };
+                check_listing(listing, encoding, &opts, read, &bar, &mut printer, &mut tally)
             };
-            let result = check_listing(listing, encoding, &opts, read, &bar, &mut printer, &mut tally);
-            if let Err(e) = result {
-                bar.clear();
-                diag!("etagsum: {e}");
-                tally.status = tally.status.merge(Exit::Error);
-            }
-            if tally.truncated.load(Ordering::Relaxed) {
-                diag!(
-                    "etagsum: {}: the listing is one page of a longer one (IsTruncated, NextToken): objects on \
-                     the other pages were not checked",
-                    shown(listing)
-                );
-            }
-            if tally.extra_refused {
-                diag!(
-                    "etagsum: {}: --extra needs the whole listing (the aws cli lists every page unless told \
-                     --no-paginate or --max-items): no file was reported as extra",
-                    shown(listing)
-                );
-                tally.status = tally.status.merge(Exit::Error);
-            }
-            if tally.under_prefix == 0 && tally.summary.outside_prefix > 0 {
-                diag!(
-                    "etagsum: no key of the listing starts with the prefix {}: nothing was checked",
-                    shown(Path::new(&escape_os(&opts.prefix)))
-                );
-                tally.status = tally.status.merge(Exit::Error);
-            }
+            report_tree(result, listing, &opts, &bar, &mut tally);
         }
         None => {
             let mut opts = CheckOptions::default();
@@ -203,6 +191,60 @@ pub(crate) fn run(args: &CheckArgs, read: &ReadOptions, progress: bool) -> Resul
     printer.out.flush()?;
     diag!("etagsum: {}", summary_line(&tally, bar.bytes(), started.elapsed().as_secs_f64()));
     Ok(tally.status)
+}
+
+/// The options of a tree check: the root opened, the prefix as a folder, --extra, --shard.
+fn tree_options(args: &CheckArgs, root: &Path) -> Result<CheckOptions> {
+    let opened =
+        Root::open(root).with_context(|| format!("{}: cannot open the root directory", shown(root)))?;
+    let mut opts = CheckOptions::default();
+    opts.root = Some(opened);
+    opts.prefix = args.prefix.as_ref().map(|p| escape::raw(Path::new(p)).into_owned()).unwrap_or_default();
+    // What is left of a key is a path beneath DIR, so the prefix is a folder: cut off
+    // `data` alone, `data/x` would be `/x` and `database` would be `base`.
+    if !opts.prefix.is_empty() && !opts.prefix.ends_with(b"/") {
+        opts.prefix.push(b'/');
+    }
+    opts.extra = args.extra;
+    opts.shard = args.shard;
+    Ok(opts)
+}
+
+/// Says what went wrong with a tree check's listing as a whole.
+fn report_tree(
+    result: Result<(), ListingError>,
+    listing: &Path,
+    opts: &CheckOptions,
+    bar: &CheckBar,
+    tally: &mut Tally,
+) {
+    if let Err(e) = result {
+        bar.clear();
+        diag!("etagsum: {e}");
+        tally.status = tally.status.merge(Exit::Error);
+    }
+    if tally.truncated.load(Ordering::Relaxed) {
+        diag!(
+            "etagsum: {}: the listing is one page of a longer one (IsTruncated, NextToken): objects on \
+             the other pages were not checked",
+            shown(listing)
+        );
+    }
+    if tally.extra_refused {
+        diag!(
+            "etagsum: {}: --extra needs the whole listing (the aws cli lists every page unless told \
+             --no-paginate or --max-items): no file was reported as extra",
+            shown(listing)
+        );
+        tally.status = tally.status.merge(Exit::Error);
+    }
+    if tally.under_prefix == 0 && tally.summary.outside_prefix > 0 {
+        diag!(
+            "etagsum: no key of the listing starts with the prefix {}: nothing was checked",
+            shown(Path::new(&escape_os(&opts.prefix)))
+        );
+        tally.status = tally.status.merge(Exit::Error);
+    }
 }
 
 fn check_listing(
@@ -378,7 +420,17 @@ fn drive<S: Source + Send>(
     printer: &mut Printer<'_>,
     tally: &mut Tally,
 ) -> Result<(), ListingError> {
-    let result = listing::check(source, opts, read, bar, &mut |c| {
+    drive_with(|on| listing::check(source, opts, read, bar, on), bar, printer, tally)
+}
+
+/// Runs a check (`listing::check` or the S3 one), printing each object as it comes.
+pub(crate) fn drive_with(
+    check: impl FnOnce(&mut dyn FnMut(Checked) -> ControlFlow<()>) -> Result<CheckSummary, ListingError>,
+    bar: &CheckBar,
+    printer: &mut Printer<'_>,
+    tally: &mut Tally,
+) -> Result<(), ListingError> {
+    let result = check(&mut |c| {
         // Extra files come after the whole listing was read: from one page, they would be false
         // alarms.
         if c.outcome.kind() == Kind::Extra && tally.truncated.load(Ordering::Relaxed) {
@@ -562,6 +614,9 @@ fn object_json(c: &Checked, keyed: bool) -> Value {
         }),
     );
     map.insert("at".into(), json!(c.at.as_ref().map(|a| a.to_string())));
+    if c.requests > 0 {
+        map.insert("requests".into(), json!(c.requests));
+    }
     if std::str::from_utf8(&c.key).is_err() {
         use base64::Engine as _;
         map.insert("key_bytes".into(), json!(base64::engine::general_purpose::STANDARD.encode(&c.key)));
@@ -587,6 +642,7 @@ fn error_code(e: &CheckError) -> &'static str {
         CheckError::Checksum(_) => "bad_checksum",
         CheckError::Verify(_) => "unreadable",
         CheckError::Walk(_) => "unreadable",
+        CheckError::Remote(_) => "s3_error",
         _ => "error",
     }
 }

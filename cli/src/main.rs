@@ -10,6 +10,7 @@ mod generate;
 mod output;
 mod progress;
 mod render;
+mod s3;
 mod sys;
 
 use std::io;
@@ -173,7 +174,8 @@ struct VerifyArgs {
     #[arg(value_name = "FILE")]
     file: PathBuf,
     /// The ETag S3 reports: abc…, "abc…" or abc…-N, in any case. May be left out when a checksum is
-    /// given.
+    /// given. Or s3://BUCKET/KEY: the object's ETag, size, encryption and checksums are read from S3
+    /// (one HeadObject), and its part sizes when the answer needs them.
     #[arg(value_name = "ETAG", allow_hyphen_values = true, required_unless_present = "checksums")]
     etag: Option<String>,
     /// An additional checksum of the object, as S3 shows it: ALG=VALUE, e.g. crc64nvme=rosUhgp5mIg= or
@@ -202,6 +204,11 @@ struct VerifyArgs {
     /// One JSON object per line.
     #[arg(long)]
     json: bool,
+    /// With s3://BUCKET/KEY: this version of the object, not the current one.
+    #[arg(long, value_name = "ID")]
+    version_id: Option<String>,
+    #[command(flatten)]
+    s3: s3::S3Args,
 }
 
 #[derive(Args, Debug)]
@@ -278,11 +285,13 @@ fn with_pool(threads: Option<usize>, f: impl FnOnce() -> Result<Exit> + Send) ->
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS));
     // The build error displays its io error and also gives it as its source: context on top would
     // print the io error twice with `{:#}`.
-    let pool = rayon::ThreadPoolBuilder::new()
+    // The global pool, so that every thread (the S3 requests' too) hashes on the same workers.
+    rayon::ThreadPoolBuilder::new()
         .num_threads(n)
-        .build()
+        .thread_name(|i| format!("etagsum-hash-{i}"))
+        .build_global()
         .map_err(|e| anyhow!("cannot start {n} worker threads: {e}"))?;
-    pool.install(f)
+    rayon::scope(|_| f())
 }
 
 fn print_generated(what: Generate) -> Result<Exit> {
@@ -619,6 +628,13 @@ fn settle(how: &How<'_>, p: Prepared, hashed: engine::Hashed) -> Result<Settled>
 }
 
 fn verify(args: &VerifyArgs, progress: bool) -> Result<Exit> {
+    match args.etag.as_deref().map(Path::new) {
+        Some(url) if s3::is_url(url) => return s3::verify(args, url, progress),
+        _ if args.version_id.is_some() => {
+            anyhow::bail!("--version-id names a version of an object: give s3://BUCKET/KEY, not an ETag")
+        }
+        _ => {}
+    }
     let remote = args.etag.as_deref().map(RemoteEtag::parse).transpose()?;
     let remote = remote.as_ref();
     let mut opts = VerifyOptions::default();

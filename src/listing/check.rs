@@ -195,6 +195,10 @@ pub enum CheckError {
     /// Reading or hashing the file failed.
     #[error("{0}")]
     Verify(VerifyError),
+    /// S3 could not settle the answer (the `s3` feature's check): the request that failed and
+    /// why.
+    #[error("{0}")]
+    Remote(String),
     /// A directory under the root could not be read while looking for extra files.
     #[error("cannot read the directory: {0}")]
     Walk(std::io::Error),
@@ -219,6 +223,9 @@ pub struct Checked {
     pub remote_checksums: Vec<(Algorithm, String)>,
     /// Where the entry was read.
     pub at: Option<At>,
+    /// The requests made to S3 to settle the answer (the `s3` feature's check); 0 when the
+    /// listing was enough.
+    pub requests: u32,
     /// The answer.
     pub outcome: Outcome,
 }
@@ -233,6 +240,7 @@ impl Checked {
             remote_etag: entry.etag,
             remote_checksums: entry.checksums,
             at: entry.at,
+            requests: 0,
             outcome: Outcome::Missing,
         }
     }
@@ -246,6 +254,7 @@ impl Checked {
             remote_etag: None,
             remote_checksums: Vec::new(),
             at: Some(bad.at),
+            requests: 0,
             outcome: Outcome::Error(CheckError::BadEntry(bad.what)),
         }
     }
@@ -625,6 +634,7 @@ impl Run<'_> {
                 remote_etag: None,
                 remote_checksums: Vec::new(),
                 at: None,
+                requests: 0,
                 outcome,
             };
             if self.emit(checked) {

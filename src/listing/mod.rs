@@ -194,6 +194,10 @@ pub enum ListingError {
         /// Where it was looked for.
         looked: Vec<PathBuf>,
     },
+    /// The listing's own source failed: a request of a bucket listing read from S3, with the
+    /// bucket, the prefix and what to do.
+    #[error(transparent)]
+    Source(Box<dyn std::error::Error + Send + Sync>),
     /// A format etagsum does not read (ORC).
     #[error("{}: {format} inventory reports are not read; configure the inventory as CSV or Parquet", path.display())]
     Unsupported {

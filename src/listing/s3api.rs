@@ -710,7 +710,7 @@ impl<'de> de::Deserialize<'de> for Bytes {
 /// `+` is a space and `%XX` a byte, in one pass so that `%2B` stays a `+`. By hand because the
 /// `percent-encoding` crate passes a malformed `%` through unchanged and knows nothing of `+`;
 /// a listing whose keys do not decode is better refused than read as other keys.
-fn url_decode(key: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn url_decode(key: &str) -> Result<Vec<u8>, String> {
     let bytes = key.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
