@@ -252,7 +252,8 @@ class GuideTests:
         run = self.run_script(path, key, jq=jq,
                               plan={"on": "put-object", "action": "other-writer", "times": 1,
                                     "bodies": [str(other)]})
-        problems = self.expect_writes(run, "put-object", [f"If-Match: {md5(old)}", f"If-Match: {md5(theirs)}"])
+        problems = self.expect_writes(run, "put-object",
+                                      [f"If-Match: {md5(old)}", f"If-Match: {md5(theirs)}"])
         if run.rc != 0:
             problems.append(f"exit status {run.rc}, expected 0")
         if len(run.verifies()) != 2:
@@ -374,7 +375,8 @@ class GuideTests:
 
         path.write_bytes(third)
         stale = self.run_script(path, key, "--if-match", md5(first))
-        problems = self.expect_writes(stale, "put-object", [f"If-Match: {md5(first)}", f"If-Match: {md5(second)}"])
+        problems = self.expect_writes(stale, "put-object",
+                                      [f"If-Match: {md5(first)}", f"If-Match: {md5(second)}"])
         if stale.rc != 0:
             problems.append(f"exit status {stale.rc}, expected 0")
         if len(stale.verifies()) != 1:
@@ -458,7 +460,8 @@ class GuideTests:
                                plan={"on": "complete-multipart-upload", "action": "other-writer", "times": 1,
                                      "bodies": [str(other)]})
         theirs = md5(other.read_bytes())
-        problems = self.expect_writes(race, "complete-multipart-upload", ["If-None-Match: *", f"If-Match: {theirs}"])
+        problems = self.expect_writes(race, "complete-multipart-upload",
+                                      ["If-None-Match: *", f"If-Match: {theirs}"])
         if race.rc != 0:
             problems.append(f"exit status {race.rc}, expected 0")
         if len(race.aws("create-multipart-upload")) != 1 or len(race.aws("upload-part")) != 3:
@@ -505,7 +508,8 @@ class GuideTests:
     def test_document(self) -> None:
         steps = parse_session(GUIDE.read_text())
         if len(steps) < 10:
-            self.report.fail("guide", "docs/conditional-writes.md", f"only {len(steps)} console commands found")
+            self.report.fail("guide", "docs/conditional-writes.md",
+                             f"only {len(steps)} console commands found")
             return
         self.s3.create_bucket(Bucket=DOC_BUCKET)
         cwd = self.work / "doc"
@@ -515,16 +519,21 @@ class GuideTests:
         bindir.mkdir()
         (bindir / "aws").symlink_to(self.aws)
         wrapper = bindir / "etagsum"
+        real = shlex.quote(str(self.etagsum))
         wrapper.write_text(
             "#!/bin/sh\n# moto needs path-style addressing\n"
-            f'case $1 in verify | check) sub=$1; shift; exec {shlex.quote(str(self.etagsum))} "$sub" --path-style "$@" ;; esac\n'
-            f'exec {shlex.quote(str(self.etagsum))} "$@"\n')
+            f'case $1 in verify | check) sub=$1; shift; exec {real} "$sub" --path-style "$@" ;; esac\n'
+            f'exec {real} "$@"\n')
         wrapper.chmod(0o755)
-        script = "".join(f"printf '%s\\n' {shlex.quote(MARK)}\n{s.command}\n" for s in steps)
-        env = client_environment(self.home, {"AWS_ENDPOINT_URL": self.url, "LC_ALL": "C.UTF-8",
-                                             "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}"})
-        p = subprocess.run(["bash", "-c", script + "exit 0\n"], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL, timeout=SCRIPT_TIMEOUT)
+        # The marker between commands must not hide the last status from `echo $?`.
+        script = "__guide_status=0\n" + "".join(
+            f"printf '%s\\n' {shlex.quote(MARK)}\n(exit $__guide_status)\n{s.command}\n__guide_status=$?\n"
+            for s in steps)
+        path = f"{bindir}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}"
+        env = client_environment(self.home, {"AWS_ENDPOINT_URL": self.url, "LC_ALL": "C.UTF-8", "PATH": path})
+        p = subprocess.run(["bash", "-c", script + "exit 0\n"], cwd=cwd, env=env, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                           timeout=SCRIPT_TIMEOUT)
         outputs = p.stdout.split(MARK + "\n")[1:]
         transcript = self.work / "session.txt"
         transcript.write_text("".join(f"$ {s.command}\n{o}" for s, o in zip(steps, outputs)))
