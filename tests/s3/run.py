@@ -50,6 +50,7 @@ try:  # needs boto3, that is the virtual environment's interpreter
     from server import MotoServer, isolate_this_process  # noqa: E402
     from checksums import run_checksum_tests  # noqa: E402
     from trees import run_tree_tests  # noqa: E402
+    from guide import run_guide_tests  # noqa: E402
 
     IMPORT_ERROR = ""
 except ImportError as e:
@@ -100,6 +101,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="run only the tree checks: listings, inventories, shards, examples (tests/s3/trees.py)")
     p.add_argument("--checksums-only", action="store_true",
                    help="run only the additional checksum checks (tests/s3/checksums.py)")
+    p.add_argument("--guide-only", action="store_true",
+                   help="run only the conditional-writes guide: its script and commands (tests/s3/guide.py)")
     return p.parse_args(argv)
 
 
@@ -180,7 +183,7 @@ class Harness:
             return
         self.start()
         cases = [c for c in CASES if not self.args.case or c.name.startswith(tuple(self.args.case))]
-        only = self.args.trees_only or self.args.checksums_only
+        only = self.args.trees_only or self.args.checksums_only or self.args.guide_only
         if only:
             cases = []
         sizes = self.args.size or SIZES
@@ -195,14 +198,18 @@ class Harness:
         if whole and not only:
             self._guarded("uneven parts", self.test_uneven_parts)
             self._guarded("server-side encryption", self.test_encryption)
-        if whole and not self.args.checksums_only:
+        if whole and not (self.args.checksums_only or self.args.guide_only):
             started = time.monotonic()
             run_tree_tests(self, present)
             self.report.note(f"# tree checks in {time.monotonic() - started:.0f} s")
-        if whole and not self.args.trees_only:
+        if whole and not (self.args.trees_only or self.args.guide_only):
             started = time.monotonic()
             run_checksum_tests(self)
             self.report.note(f"# checksum checks in {time.monotonic() - started:.0f} s")
+        if whole and (not only or self.args.guide_only):
+            started = time.monotonic()
+            run_guide_tests(self)
+            self.report.note(f"# guide checks in {time.monotonic() - started:.0f} s")
 
     def _guarded(self, subject: str, test, *args) -> None:
         """Run one test; a harness error is a failure of that test, not of the run."""
