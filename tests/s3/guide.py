@@ -33,6 +33,10 @@ from server import client_environment
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "examples" / "conditional-write.sh"
 GUIDE = REPO / "docs" / "conditional-writes.md"
+README = REPO / "README.md"
+# The README's sections whose commands are run, from the first heading to the next one after them.
+README_FROM = "### S3: asking S3 for what only S3 knows"
+README_TO = "## Library\n"
 SHIM = Path(__file__).resolve().parent / "guide_shim.py"
 BUCKET = "guide"  # versioned: a write that should not happen adds a version
 DOC_BUCKET = "my-bucket"  # the bucket the guide's commands name
@@ -120,6 +124,7 @@ class GuideTests:
         g("guide: multipart", self.test_multipart)
         g("guide: usage errors", self.test_usage)
         g("guide: the guide's commands", self.test_document)
+        g("guide: the README's commands", self.test_readme)
 
     # ---- helpers -------------------------------------------------------------------------------
 
@@ -506,17 +511,37 @@ class GuideTests:
     # ---- the guide's commands ------------------------------------------------------------------
 
     def test_document(self) -> None:
-        steps = parse_session(GUIDE.read_text())
-        if len(steps) < 10:
-            self.report.fail("guide", "docs/conditional-writes.md",
-                             f"only {len(steps)} console commands found")
+        self._session("docs/conditional-writes.md", GUIDE.read_text(), "doc", "")
+
+    def test_readme(self) -> None:
+        """The README's sections on live S3 and conditional writes, run the same way in a
+        directory of their own, after a setup that is not shown (the README's data.bin)."""
+        text = README.read_text()
+        start, end = text.find(README_FROM), text.find(README_TO)
+        if start < 0 or end < start:
+            self.report.fail("guide", "README.md", f"sections {README_FROM!r} .. {README_TO!r} not found")
             return
-        self.s3.create_bucket(Bucket=DOC_BUCKET)
-        cwd = self.work / "doc"
+        setup = ("python3 -c \"import random; open('data.bin','wb').write(random.Random(7).randbytes(20_000_000))\"\n"
+                 "printf 'first notes\\n' > notes.txt\n")
+        self._session("README.md", text[start:end], "readme", setup)
+
+    def _session(self, name: str, text: str, label: str, setup: str) -> None:
+        steps = parse_session(text)
+        if len(steps) < 10:
+            self.report.fail("guide", name, f"only {len(steps)} console commands found")
+            return
+        # Each document starts from an empty bucket of the name its commands use.
+        bucket = boto3.resource("s3", endpoint_url=self.url).Bucket(DOC_BUCKET)
+        if bucket.creation_date is None:
+            self.s3.create_bucket(Bucket=DOC_BUCKET)
+        bucket.objects.all().delete()
+        cwd = self.work / label
         cwd.mkdir()
         (cwd / "examples").symlink_to(REPO / "examples")
-        bindir = self.work / "doc-bin"
+        bindir = self.work / f"{label}-bin"
         bindir.mkdir()
+        home = self.work / f"{label}-home"
+        home.mkdir()
         (bindir / "aws").symlink_to(self.aws)
         wrapper = bindir / "etagsum"
         real = shlex.quote(str(self.etagsum))
@@ -526,34 +551,32 @@ class GuideTests:
             f'exec {real} "$@"\n')
         wrapper.chmod(0o755)
         # The marker between commands must not hide the last status from `echo $?`.
-        script = "__guide_status=0\n" + "".join(
+        script = setup + "__guide_status=0\n" + "".join(
             f"printf '%s\\n' {shlex.quote(MARK)}\n(exit $__guide_status)\n{s.command}\n__guide_status=$?\n"
             for s in steps)
         path = f"{bindir}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}"
-        env = client_environment(self.home, {"AWS_ENDPOINT_URL": self.url, "LC_ALL": "C.UTF-8", "PATH": path})
+        env = client_environment(home, {"AWS_ENDPOINT_URL": self.url, "LC_ALL": "C.UTF-8", "PATH": path})
         p = subprocess.run(["bash", "-c", script + "exit 0\n"], cwd=cwd, env=env, text=True,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                            timeout=SCRIPT_TIMEOUT)
         outputs = p.stdout.split(MARK + "\n")[1:]
-        transcript = self.work / "session.txt"
+        transcript = self.work / f"{label}-session.txt"
         transcript.write_text("".join(f"$ {s.command}\n{o}" for s, o in zip(steps, outputs)))
         if len(outputs) != len(steps):
-            self.report.fail("guide", "docs/conditional-writes.md",
-                             f"{len(outputs)} outputs for {len(steps)} commands\n{p.stdout[-2000:]}")
+            self.report.fail("guide", name, f"{len(outputs)} outputs for {len(steps)} commands\n{p.stdout[-2000:]}")
             return
         differ = 0
         for step, out in zip(steps, outputs):
             got = [line.rstrip() for line in out.rstrip("\n").split("\n")] if out.strip() else []
             if got != step.output:
                 differ += 1
-                self.report.fail("guide", f"doc line {step.line}", f"`{step.command.splitlines()[0]}`\n"
+                self.report.fail("guide", f"{name} line {step.line}", f"`{step.command.splitlines()[0]}`\n"
                                  f"expected:\n" + "\n".join("  " + x for x in step.output)
                                  + "\ngot:\n" + "\n".join("  " + x for x in got))
         if not differ:
-            self.report.ok("guide", "docs/conditional-writes.md",
-                           f"{len(steps)} commands, each with the output shown ({transcript})")
+            self.report.ok("guide", name, f"{len(steps)} commands, each with the output shown ({transcript})")
         else:
-            self.report.note(f"# the guide's session as it ran: {transcript}")
+            self.report.note(f"# the session as it ran: {transcript}")
 
 
 @dataclass
