@@ -18,6 +18,12 @@ algorithm and type S3 accepts, read back with ChecksumMode enabled and compared
 with values computed in Python, then `etagsum verify --checksum` and `etagsum
 hash --checksum` on each object; `--checksums-only` runs only those.
 
+Then the live S3 checks (live.py): `etagsum verify FILE s3://B/K` and `etagsum
+check --root DIR s3://B/PREFIX` reading from the server themselves, with their
+request counts, encryption, versions, missing objects, denied requests (on a
+second server that enforces IAM), pagination and inventories in S3;
+`--live-only` runs only those.
+
 Prints one line per check and ends with `N passed, M failed`; exits 1 when a
 check failed or a component (moto, a client, the binary) is missing.
 """
@@ -49,6 +55,7 @@ try:  # needs boto3, that is the virtual environment's interpreter
     from clients import CASES, Clients, UploadError, multipart_layout, read_remote, upload_parts  # noqa: E402
     from server import MotoServer, isolate_this_process  # noqa: E402
     from checksums import run_checksum_tests  # noqa: E402
+    from live import run_live_tests  # noqa: E402
     from trees import run_tree_tests  # noqa: E402
     from guide import run_guide_tests  # noqa: E402
 
@@ -103,6 +110,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="run only the additional checksum checks (tests/s3/checksums.py)")
     p.add_argument("--guide-only", action="store_true",
                    help="run only the conditional-writes guide: its script and commands (tests/s3/guide.py)")
+    p.add_argument("--live-only", action="store_true",
+                   help="run only the live S3 checks: verify and check with s3:// (tests/s3/live.py)")
     return p.parse_args(argv)
 
 
@@ -183,7 +192,8 @@ class Harness:
             return
         self.start()
         cases = [c for c in CASES if not self.args.case or c.name.startswith(tuple(self.args.case))]
-        only = self.args.trees_only or self.args.checksums_only or self.args.guide_only
+        only = (self.args.trees_only or self.args.checksums_only or self.args.guide_only
+                or self.args.live_only)
         if only:
             cases = []
         sizes = self.args.size or SIZES
@@ -198,14 +208,18 @@ class Harness:
         if whole and not only:
             self._guarded("uneven parts", self.test_uneven_parts)
             self._guarded("server-side encryption", self.test_encryption)
-        if whole and not (self.args.checksums_only or self.args.guide_only):
+        if whole and (not only or self.args.trees_only):
             started = time.monotonic()
             run_tree_tests(self, present)
             self.report.note(f"# tree checks in {time.monotonic() - started:.0f} s")
-        if whole and not (self.args.trees_only or self.args.guide_only):
+        if whole and (not only or self.args.checksums_only):
             started = time.monotonic()
             run_checksum_tests(self)
             self.report.note(f"# checksum checks in {time.monotonic() - started:.0f} s")
+        if whole and (not only or self.args.live_only):
+            started = time.monotonic()
+            run_live_tests(self, present)
+            self.report.note(f"# live S3 checks in {time.monotonic() - started:.0f} s")
         if whole and (not only or self.args.guide_only):
             started = time.monotonic()
             run_guide_tests(self)
