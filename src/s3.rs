@@ -81,15 +81,21 @@ pub enum S3Error {
     NoSuchKey {
         /// The object.
         object: Object,
+        /// The requests made to find out: HeadObject, and HeadBucket to tell a missing key from
+        /// a missing bucket.
+        requests: u32,
     },
     /// There is no such bucket.
-    #[error("s3://{bucket}: no such bucket")]
+    #[error("{request} {object}: the bucket {} does not exist", object.bucket)]
     NoSuchBucket {
-        /// The bucket.
-        bucket: String,
+        /// The request.
+        request: &'static str,
+        /// The object asked for (for ListObjectsV2, the prefix).
+        object: Object,
     },
-    /// S3 refused the request (403): the permission it needs.
-    #[error("{request} {object}: access denied: it needs the permission {permission}")]
+    /// S3 refused the request (403): the permission it needs. (A 403 to HeadObject has no body:
+    /// refused credentials answer the same.)
+    #[error("{request} {object}: access denied (403): it needs the permission {permission}, and credentials the store accepts")]
     AccessDenied {
         /// The request (`HeadObject`, `GetObjectAttributes`, `ListObjectsV2`, `GetObject`).
         request: &'static str,
@@ -171,8 +177,20 @@ impl Call {
         let code = e.code().map(str::to_string);
         let object = object.clone();
         match (status, code.as_deref()) {
-            (_, Some("NoSuchBucket")) => S3Error::NoSuchBucket { bucket: object.bucket },
-            (_, Some("NoSuchKey")) => S3Error::NoSuchKey { object },
+            (_, Some("NoSuchBucket")) => S3Error::NoSuchBucket { request: self.name(), object },
+            (_, Some("NoSuchKey")) => S3Error::NoSuchKey { object, requests: 1 },
+            (_, Some("InvalidAccessKeyId")) => S3Error::Request {
+                request: self.name(),
+                object,
+                message: "the store does not know the access key (AWS_ACCESS_KEY_ID, the profile's \
+                          aws_access_key_id)"
+                    .to_string(),
+            },
+            (_, Some("SignatureDoesNotMatch")) => S3Error::Request {
+                request: self.name(),
+                object,
+                message: "the signature does not match: the secret key is not the access key's".to_string(),
+            },
             (Some(403), _) | (_, Some("AccessDenied")) => S3Error::AccessDenied {
                 request: self.name(),
                 permission: self.permission(object.version_id.is_some()),
@@ -186,6 +204,12 @@ impl Call {
                     (_, Some(503), _) | (_, _, Some("SlowDown" | "Throttling" | "RequestLimitExceeded")) => {
                         "throttled, still after the SDK's retries: try again later, or with more attempts \
                          (--max-attempts, AWS_MAX_ATTEMPTS)"
+                            .to_string()
+                    }
+                    // A HeadObject of an SSE-C object without its key: S3 answers 400, no body.
+                    (SdkError::ServiceError(_), Some(400), None) if self == Call::HeadObject => {
+                        "HTTP 400 (an object encrypted with SSE-C cannot be read without its key, which \
+                         etagsum does not send)"
                             .to_string()
                     }
                     (SdkError::ServiceError(_), Some(s), c) => {
@@ -264,10 +288,10 @@ pub async fn head(client: &Client, object: &Object, part: Option<u32>) -> Result
 async fn missing(client: &Client, object: &Object) -> S3Error {
     match client.head_bucket().bucket(&object.bucket).send().await {
         Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
-            S3Error::NoSuchBucket { bucket: object.bucket.clone() }
+            S3Error::NoSuchBucket { request: "HeadObject", object: object.clone() }
         }
         // The bucket exists (or cannot be looked at): the key is what is missing.
-        _ => S3Error::NoSuchKey { object: object.clone() },
+        _ => S3Error::NoSuchKey { object: object.clone(), requests: 2 },
     }
 }
 
@@ -385,12 +409,20 @@ pub async fn verify_object_file(
     let mut requests = 1;
     let mut report = verify_file(file, size, etag.as_ref(), &facts, read, progress)?;
     let mut untrusted = None;
-    // A file of unknown size (a pipe, a procfs file) is read once: no second pass with a layout.
-    if report.verdict == Verdict::Inconclusive && size.is_some() {
+    // At most two rounds: the part heads (which settle a uniform layout, and often the checksum
+    // with it), then GetObjectAttributes if the answer still needs it. A file of unknown size (a
+    // pipe, a procfs file) is read once: no second pass with a layout.
+    for _ in 0..2 {
+        if report.verdict != Verdict::Inconclusive || size.is_none() {
+            break;
+        }
         match read_layout(client, object, &report, &mut facts, &mut requests).await? {
             Found::More => report = verify_file(file, size, etag.as_ref(), &facts, read, progress)?,
-            Found::Untrusted(why) => untrusted = Some(why),
-            Found::Nothing => {}
+            Found::Untrusted(why) => {
+                untrusted = Some(why);
+                break;
+            }
+            Found::Nothing => break,
         }
     }
     Ok(Verified { report, requests, head, untrusted })
@@ -439,9 +471,10 @@ async fn read_layout(
                 len(last),
                 [first.parts_count, last.parts_count],
             ) {
+                // The layout alone may settle it: anything else waits for the next round.
                 PartsFinding::Uniform(layout) => {
                     facts.layout = Some(layout);
-                    found = Found::More;
+                    return Ok(Found::More);
                 }
                 PartsFinding::Contradiction(why) => return Ok(Found::Untrusted(why)),
                 _ => uneven = true,
@@ -561,6 +594,10 @@ impl Source for Listing {
 /// HeadObject and the part requests can decide.
 fn needs_s3(checked: &Checked) -> bool {
     let Outcome::Verified(report) = &checked.outcome else { return false };
+    // An SSE-C object cannot be read without its key: HeadObject would be refused.
+    if report.facts.sse == crate::verify::Sse::C {
+        return false;
+    }
     match report.verdict {
         Verdict::Match => false,
         Verdict::Mismatch => report.needs.contains(&Need::Encryption),
@@ -813,4 +850,126 @@ async fn download(client: &Client, object: &Object, path: &Path, max: u64) -> Re
         file.write_all(&chunk).map_err(io)?;
     }
     file.sync_all().map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3::config::http::HttpResponse;
+    use aws_sdk_s3::error::ErrorMetadata;
+    use aws_sdk_s3::operation::head_object::HeadObjectError;
+    use aws_sdk_s3::primitives::SdkBody;
+
+    fn answer(status: u16, code: Option<&str>) -> SdkError<HeadObjectError, HttpResponse> {
+        let mut meta = ErrorMetadata::builder().message("the store's words");
+        if let Some(c) = code {
+            meta = meta.code(c);
+        }
+        let response = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());
+        SdkError::service_error(HeadObjectError::generic(meta.build()), response)
+    }
+
+    #[test]
+    fn failures_name_the_request_the_object_and_what_to_do() {
+        let object = Object::new("bucket", "some/key");
+        let versioned = Object { version_id: Some("v1".into()), ..object.clone() };
+        let said = |e: S3Error| e.to_string();
+        assert_eq!(
+            said(Call::HeadObject.failed(&object, answer(403, None))),
+            "HeadObject s3://bucket/some/key: access denied (403): it needs the permission s3:GetObject \
+             (and s3:ListBucket, without which a missing key is also refused), and credentials the store \
+             accepts"
+        );
+        assert!(said(Call::HeadObject.failed(&versioned, answer(403, Some("AccessDenied"))))
+            .contains("it needs the permission s3:GetObjectVersion,"));
+        assert!(said(Call::GetObjectAttributes.failed(&object, answer(403, None)))
+            .contains("s3:GetObjectAttributes"));
+        assert!(said(Call::ListObjectsV2.failed(&object, answer(403, None))).contains("s3:ListBucket"));
+        assert!(matches!(
+            Call::ListObjectsV2.failed(&object, answer(404, Some("NoSuchBucket"))),
+            S3Error::NoSuchBucket { request: "ListObjectsV2", object: o } if o == object
+        ));
+        assert!(matches!(
+            Call::GetObject.failed(&object, answer(404, Some("NoSuchKey"))),
+            S3Error::NoSuchKey { object: o, .. } if o == object
+        ));
+        for (status, code) in [(503, Some("SlowDown")), (503, None), (400, Some("Throttling"))] {
+            let e = said(Call::HeadObject.failed(&object, answer(status, code)));
+            assert!(e.contains("throttled, still after the SDK's retries"), "{e}");
+        }
+        let e = said(Call::HeadObject.failed(&object, answer(500, Some("InternalError"))));
+        assert_eq!(e, "HeadObject s3://bucket/some/key: HTTP 500: the store's words");
+        let timeout: SdkError<HeadObjectError, HttpResponse> = SdkError::timeout_error("slow");
+        assert!(said(Call::HeadObject.failed(&object, timeout)).contains("--timeout"));
+    }
+
+    #[test]
+    fn a_missing_credential_says_where_credentials_come_from() {
+        let e = std::io::Error::other("no credentials found in chain. Attempted: Environment");
+        let said = causes(&e);
+        assert!(said.starts_with("no credentials: set AWS_ACCESS_KEY_ID"), "{said}");
+        assert!(said.contains("--no-sign-request"), "{said}");
+    }
+
+    #[test]
+    fn answers_are_handed_over_in_listing_order_whatever_order_s3_settles_them_in() {
+        let (tx, rx) = mpsc::channel::<(u64, Checked)>();
+        let mut queue =
+            Queue { waiting: VecDeque::new(), done: HashMap::new(), next: 0, counts: Default::default() };
+        let checked = |k: &str| Checked::new(Entry::new(k));
+        // 0 ready, 1 and 2 waiting on S3, 3 ready.
+        queue.waiting.push_back(Slot::Ready(Box::new(checked("a"))));
+        queue.waiting.push_back(Slot::Pending(1));
+        queue.waiting.push_back(Slot::Pending(2));
+        queue.waiting.push_back(Slot::Ready(Box::new(checked("d"))));
+        let mut out = Vec::new();
+        let mut hand = |c: Checked, _: &mut Queue| {
+            out.push(String::from_utf8(c.key).unwrap());
+            ControlFlow::Continue(())
+        };
+        let _ = queue.flush(&rx, false, &mut hand);
+        tx.send((2, checked("c"))).unwrap();
+        let _ = queue.flush(&rx, false, &mut hand);
+        tx.send((1, checked("b"))).unwrap();
+        let _ = queue.flush(&rx, true, &mut hand);
+        assert_eq!(out, ["a", "b", "c", "d"]);
+        assert!(queue.waiting.is_empty() && queue.done.is_empty());
+    }
+
+    #[test]
+    fn only_answers_that_s3_can_settle_are_sent_to_it() {
+        let report = |verdict, needs: Vec<Need>| {
+            let mut c = Checked::new(Entry::new("k"));
+            let mut r = crate::verify::verify_reader(
+                &b""[..],
+                Some(0),
+                None,
+                &VerifyOptions::default(),
+                &ReadOptions::default(),
+                &NoProgress,
+            );
+            if r.is_err() {
+                // Nothing to verify against: build the answer from a file's own ETag.
+                r = crate::verify::verify_reader(
+                    &b"x"[..],
+                    Some(1),
+                    &crate::etag::RemoteEtag::parse("9dd4e461268c8034f5c8564e155c67a6").unwrap(),
+                    &VerifyOptions::default(),
+                    &ReadOptions::default(),
+                    &NoProgress,
+                );
+            }
+            let mut r = r.unwrap();
+            r.verdict = verdict;
+            r.needs = needs;
+            c.outcome = Outcome::Verified(Box::new(r));
+            c
+        };
+        assert!(!needs_s3(&report(Verdict::Match, vec![])));
+        assert!(needs_s3(&report(Verdict::Mismatch, vec![Need::Encryption, Need::Checksum])));
+        assert!(!needs_s3(&report(Verdict::Mismatch, vec![])));
+        assert!(needs_s3(&report(Verdict::Inconclusive, vec![Need::PartSize])));
+        assert!(!needs_s3(&report(Verdict::Inconclusive, vec![Need::RemoteSize])));
+        assert!(!needs_s3(&Checked::new(Entry::new("missing"))));
+    }
 }

@@ -230,17 +230,17 @@ mod live {
         let mut out = Stdout::lock();
         let verified = match result {
             Ok(v) => v,
-            Err(S3Error::NoSuchKey { .. }) => {
+            Err(S3Error::NoSuchKey { requests, .. }) => {
                 let url = object_url(&object);
                 if args.json {
                     let v = json!({
-                        "path": name, "object": url, "version_id": object.version_id,
+                        "path": name, "object": url, "version_id": object.version_id, "requests": requests,
                         "verdict": "missing", "reason_code": "no_such_key",
-                        "reason": format!("there is no object {url}"), "remote_etag": null,
+                        "reason": format!("there is no object {object}"), "remote_etag": null,
                     });
                     out.print(format_args!("{v}\n"))?;
                 } else {
-                    let after = format!(": MISSING (no object {url})");
+                    let after = format!(": MISSING (no object {object})");
                     out.write(&file_line(b"", &raw(path), after.as_bytes()))?;
                 }
                 out.flush()?;

@@ -231,7 +231,7 @@ pub struct Checked {
 }
 
 impl Checked {
-    fn new(entry: Entry) -> Checked {
+    pub(crate) fn new(entry: Entry) -> Checked {
         Checked {
             key: entry.key,
             path: None,
