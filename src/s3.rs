@@ -19,6 +19,34 @@
 //!
 //! Errors name the request, the bucket and the key, and for a refusal the permission it needs;
 //! no credential is ever part of one.
+//!
+//! This crate asks aws-sdk-s3 for no HTTP client and no runtime: they come with the caller's own
+//! dependency on it (its default features) and its client, usually from `aws_config::load_defaults`
+//! (here built by hand):
+//!
+//! ```no_run
+//! use etagsum::s3::{verify_object, Object};
+//! use etagsum::{NoProgress, ReadOptions, Verdict};
+//!
+//! let config = aws_sdk_s3::Config::builder()
+//!     .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+//!     .region(aws_sdk_s3::config::Region::new("eu-west-1"))
+//!     .build();
+//! let client = aws_sdk_s3::Client::from_conf(config);
+//! let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+//! let object = Object::new("my-bucket", "raw/data.bin");
+//! let verified = runtime.block_on(verify_object(
+//!     &client,
+//!     "data.bin".as_ref(),
+//!     &object,
+//!     &ReadOptions::default(),
+//!     &NoProgress,
+//! ))?;
+//! if verified.report.verdict == Verdict::Match {
+//!     println!("unchanged ({} request(s))", verified.requests);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
