@@ -63,14 +63,14 @@ use tokio::runtime::Handle;
 
 use crate::checksum::{Algorithm, ChecksumType};
 use crate::engine::{self, NoProgress, Progress, ReadOptions};
+use crate::etag::RemoteEtag;
+use crate::layout::Layout;
 use crate::listing::{
     self, At, CheckError, CheckOptions, CheckSummary, Checked, Entry, ListingError, Outcome, RelPath, Sink,
     Skipped, Source,
 };
-use crate::remote::{
-    layout_from_part_heads, layout_from_part_sizes, next_requests, Head, HeadError, PartsFinding,
-};
-use crate::verify::{verify_file, Need, Report, Verdict, VerifyError, VerifyOptions};
+use crate::remote::{layout_from_part_heads, layout_from_part_sizes, Head, HeadError, PartsFinding};
+use crate::verify::{verify_file, verify_reader, Need, Report, Verdict, VerifyError, VerifyOptions};
 
 /// Which object: a bucket, a key and, optionally, a version.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -329,7 +329,7 @@ struct Attributes {
     /// Every part's size, in part order; empty when S3 lists none (an object without an
     /// additional checksum, or a store that does not list them).
     part_sizes: Vec<u64>,
-    checksum_type: Option<String>,
+    checksum_type: Option<ChecksumType>,
     requests: u32,
 }
 
@@ -351,9 +351,11 @@ async fn attributes(client: &Client, object: &Object) -> Result<Attributes, S3Er
             .await
             .map_err(|e| Call::GetObjectAttributes.failed(object, e))?;
         out.requests += 1;
-        if let Some(t) = page.checksum().and_then(|c| c.checksum_type()) {
-            out.checksum_type = Some(t.as_str().to_string());
-        }
+        out.checksum_type = match page.checksum().and_then(|c| c.checksum_type()).map(|t| t.as_str()) {
+            Some("FULL_OBJECT") => Some(ChecksumType::FullObject),
+            Some("COMPOSITE") => Some(ChecksumType::Composite),
+            _ => out.checksum_type,
+        };
         let Some(parts) = page.object_parts() else { return Ok(out) };
         for p in parts.parts() {
             out.part_sizes.push(p.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0));
@@ -417,12 +419,11 @@ pub async fn verify_object(
     verify_object_file(client, &file, size, object, read, progress).await
 }
 
-/// Verifies an open file of `size` bytes (`None`: read to its end) against `object`: one
-/// HeadObject, the file hashed once, and only when the answer is inconclusive, what it needs:
-/// the first and last part's HeadObject for a part size, GetObjectAttributes (or a HeadObject
-/// per part) for uneven parts or a checksum's type; then the file is hashed once more with the
-/// layout found. A file of unknown size (`None`) is read once, front to back: its answer stays
-/// inconclusive when it needs the layout.
+/// Verifies an open file of `size` bytes (`None`: read to its end, once) against `object`: one
+/// HeadObject, the file hashed once, and only when the answer is inconclusive, what it needs: the
+/// first and last part's HeadObject for a part size, GetObjectAttributes (or a HeadObject per
+/// part) for uneven parts or a checksum's type; then the file is hashed once more with the
+/// layout found. A file of unknown size (a pipe) is verified as [`verify_object_reader`] verifies.
 pub async fn verify_object_file(
     client: &Client,
     file: &File,
@@ -431,6 +432,9 @@ pub async fn verify_object_file(
     read: &ReadOptions,
     progress: &dyn Progress,
 ) -> Result<Verified, S3Error> {
+    if size.is_none() {
+        return verify_object_reader(client, file, object, read, progress).await;
+    }
     let head = head(client, object, None).await?;
     let (etag, mut facts) =
         head.facts().map_err(|error| S3Error::Answer { object: object.clone(), error })?;
@@ -438,10 +442,9 @@ pub async fn verify_object_file(
     let mut report = verify_file(file, size, etag.as_ref(), &facts, read, progress)?;
     let mut untrusted = None;
     // At most two rounds: the part heads (which settle a uniform layout, and often the checksum
-    // with it), then GetObjectAttributes if the answer still needs it. A file of unknown size (a
-    // pipe, a procfs file) is read once: no second pass with a layout.
+    // with it), then GetObjectAttributes if the answer still needs it.
     for _ in 0..2 {
-        if report.verdict != Verdict::Inconclusive || size.is_none() {
+        if report.verdict != Verdict::Inconclusive {
             break;
         }
         match read_layout(client, object, &report, &mut facts, &mut requests).await? {
@@ -456,6 +459,38 @@ pub async fn verify_object_file(
     Ok(Verified { report, requests, head, untrusted })
 }
 
+/// Verifies a stream, which can be read only once, against `object`: one HeadObject, then, for
+/// a multipart object (an ETag or a composite checksum with `-N`), its layout is read before the
+/// stream (two part heads for a uniform layout, more for uneven parts), so that one read decides.
+pub async fn verify_object_reader<R: std::io::Read + Send>(
+    client: &Client,
+    reader: R,
+    object: &Object,
+    read: &ReadOptions,
+    progress: &dyn Progress,
+) -> Result<Verified, S3Error> {
+    let head = head(client, object, None).await?;
+    let (etag, mut facts) =
+        head.facts().map_err(|error| S3Error::Answer { object: object.clone(), error })?;
+    let mut requests = 1;
+    let mut untrusted = None;
+    let parts = etag
+        .as_ref()
+        .and_then(RemoteEtag::md5)
+        .and_then(|e| e.parts())
+        .or_else(|| facts.checksums.iter().find_map(|c| c.parts()));
+    if let (Some(n), Some(size)) = (parts, facts.remote_size) {
+        let found = read_parts(client, object, size, n, true, &mut requests).await?;
+        facts.checksum_type = facts.checksum_type.or(found.checksum_type);
+        match found.layout {
+            Ok(layout) => facts.layout = layout,
+            Err(why) => untrusted = Some(why),
+        }
+    }
+    let report = verify_reader(reader, None, etag.as_ref(), &facts, read, progress)?;
+    Ok(Verified { report, requests, head, untrusted })
+}
+
 /// What [`read_layout`] found.
 enum Found {
     /// Facts were added: verify again.
@@ -466,7 +501,8 @@ enum Found {
     Nothing,
 }
 
-/// Reads what an inconclusive `report` needs into `facts`.
+/// Reads what an inconclusive `report` needs into `facts`: the layout (part heads, then every
+/// part's size), or else a checksum's type.
 async fn read_layout(
     client: &Client,
     object: &Object,
@@ -474,83 +510,96 @@ async fn read_layout(
     facts: &mut VerifyOptions,
     requests: &mut u32,
 ) -> Result<Found, S3Error> {
-    let next = next_requests(report);
-    let parts = crate::remote::part_count(report);
     let wants = |n: Need| report.needs.contains(&n);
     let Some(size) = facts.remote_size else { return Ok(Found::Nothing) };
-    if next.is_empty() {
-        return Ok(Found::Nothing);
-    }
-    let mut uneven = wants(Need::PartSizes);
-    let mut found = Found::Nothing;
-    // The parts' heads already made, by part number.
-    let mut known: Vec<(u32, Head)> = Vec::new();
-    if wants(Need::PartSize) && facts.layout.is_none() {
+    let parts = crate::remote::part_count(report);
+    if facts.layout.is_none() && (wants(Need::PartSize) || wants(Need::PartSizes)) {
         if let Some(n) = parts {
-            let asked: Vec<u32> = if n > 1 { vec![1, n] } else { vec![1] };
-            let heads = part_heads(client, object, &asked).await?;
-            *requests += heads.len() as u32;
-            let len = |h: &Head| h.content_length.unwrap_or(0);
-            let (first, last) = (&heads[0].1, &heads[heads.len() - 1].1);
-            match layout_from_part_heads(
-                size,
-                n,
-                len(first),
-                len(last),
-                [first.parts_count, last.parts_count],
-            ) {
-                // The layout alone may settle it: anything else waits for the next round.
-                PartsFinding::Uniform(layout) => {
+            // A part size is tried first (two requests); every part's size only when needed.
+            let found = read_parts(client, object, size, n, wants(Need::PartSize), requests).await?;
+            let typed = facts.checksum_type.is_none() && found.checksum_type.is_some();
+            facts.checksum_type = facts.checksum_type.or(found.checksum_type);
+            return Ok(match found.layout {
+                Ok(Some(layout)) => {
                     facts.layout = Some(layout);
-                    return Ok(Found::More);
+                    Found::More
                 }
-                PartsFinding::Contradiction(why) => return Ok(Found::Untrusted(why)),
-                _ => uneven = true,
-            }
-            known = heads;
+                Ok(None) if typed => Found::More,
+                Ok(None) => Found::Nothing,
+                Err(why) => Found::Untrusted(why),
+            });
         }
     }
-    if uneven || wants(Need::ChecksumType) {
+    if wants(Need::ChecksumType) && facts.checksum_type.is_none() {
         let attrs = attributes(client, object).await?;
         *requests += attrs.requests;
-        if facts.checksum_type.is_none() {
-            if let Some(t) = attrs.checksum_type.as_deref() {
-                facts.checksum_type = match t {
-                    "FULL_OBJECT" => Some(ChecksumType::FullObject),
-                    "COMPOSITE" => Some(ChecksumType::Composite),
-                    _ => None,
-                };
-                found = Found::More;
-            }
-        }
-        if uneven && facts.layout.is_none() {
-            let mut sizes = attrs.part_sizes;
-            if sizes.is_empty() {
-                let Some(n) = parts else { return Ok(found) };
-                let asked: Vec<u32> = (1..=n).filter(|k| !known.iter().any(|(m, _)| m == k)).collect();
-                let mut heads = part_heads(client, object, &asked).await?;
-                *requests += heads.len() as u32;
-                heads.append(&mut known);
-                heads.sort_by_key(|(k, _)| *k);
-                if let Some(c) = heads.iter().find_map(|(_, h)| h.parts_count.filter(|&c| c != u64::from(n)))
-                {
-                    return Ok(Found::Untrusted(format!(
-                        "the store reports {c} parts where the ETag has {n} (a store that ignores the part number?)"
-                    )));
-                }
-                sizes = heads.iter().map(|(_, h)| h.content_length.unwrap_or(0)).collect();
-            }
-            match layout_from_part_sizes(size, sizes) {
-                Ok(layout) => {
-                    facts.layout = Some(layout);
-                    found = Found::More;
-                }
-                Err(PartsFinding::Contradiction(why)) => return Ok(Found::Untrusted(why)),
-                Err(_) => {}
-            }
+        if let Some(t) = attrs.checksum_type {
+            facts.checksum_type = Some(t);
+            return Ok(Found::More);
         }
     }
-    Ok(found)
+    Ok(Found::Nothing)
+}
+
+/// What [`read_parts`] read.
+struct PartsRead {
+    /// The layout; `None` when it cannot be read; an error when the store's answers contradict
+    /// each other or the object.
+    layout: Result<Option<Layout>, String>,
+    /// The checksum's type, when GetObjectAttributes was asked.
+    checksum_type: Option<ChecksumType>,
+}
+
+/// Reads the layout of an object of `size` bytes in `n` parts: with `uniform`, HeadObject for part
+/// 1 and part `n` first (which settle a uniform layout); then, for uneven parts,
+/// GetObjectAttributes, and a HeadObject for every part not yet read where it lists none.
+async fn read_parts(
+    client: &Client,
+    object: &Object,
+    size: u64,
+    n: u32,
+    uniform: bool,
+    requests: &mut u32,
+) -> Result<PartsRead, S3Error> {
+    let untrusted = |why| PartsRead { layout: Err(why), checksum_type: None };
+    let mut known: Vec<(u32, Head)> = Vec::new();
+    if uniform {
+        let asked: Vec<u32> = if n > 1 { vec![1, n] } else { vec![1] };
+        let heads = part_heads(client, object, &asked).await?;
+        *requests += heads.len() as u32;
+        let len = |h: &Head| h.content_length.unwrap_or(0);
+        let (first, last) = (&heads[0].1, &heads[heads.len() - 1].1);
+        match layout_from_part_heads(size, n, len(first), len(last), [first.parts_count, last.parts_count]) {
+            PartsFinding::Uniform(layout) => {
+                return Ok(PartsRead { layout: Ok(Some(layout)), checksum_type: None })
+            }
+            PartsFinding::Contradiction(why) => return Ok(untrusted(why)),
+            _ => known = heads,
+        }
+    }
+    let attrs = attributes(client, object).await?;
+    *requests += attrs.requests;
+    let checksum_type = attrs.checksum_type;
+    let mut sizes = attrs.part_sizes;
+    if sizes.is_empty() {
+        let asked: Vec<u32> = (1..=n).filter(|k| !known.iter().any(|(m, _)| m == k)).collect();
+        let mut heads = part_heads(client, object, &asked).await?;
+        *requests += heads.len() as u32;
+        heads.append(&mut known);
+        heads.sort_by_key(|(k, _)| *k);
+        if let Some(c) = heads.iter().find_map(|(_, h)| h.parts_count.filter(|&c| c != u64::from(n))) {
+            return Ok(untrusted(format!(
+                "the store reports {c} parts where the ETag has {n} (a store that ignores the part number?)"
+            )));
+        }
+        sizes = heads.iter().map(|(_, h)| h.content_length.unwrap_or(0)).collect();
+    }
+    let layout = match layout_from_part_sizes(size, sizes) {
+        Ok(layout) => Ok(Some(layout)),
+        Err(PartsFinding::Contradiction(why)) => Err(why),
+        Err(_) => Ok(None),
+    };
+    Ok(PartsRead { layout, checksum_type })
 }
 
 /// A prefix of a bucket listed with ListObjectsV2, every page, as a [`Source`] for

@@ -204,28 +204,36 @@ mod live {
         }
         let object = Object { bucket, key, version_id: args.version_id.clone() };
         let path = &args.file;
-        if crate::is_stdin(path) {
-            bail!(
-                "standard input can be read only once, and S3 may tell its layout only after a first read: \
-                 save it to a file and verify the file"
-            );
-        }
         let session = Session::new(&args.s3)?;
         let read = crate::read_options()?;
-        let (file, size) = match etagsum::engine::open(path) {
-            Ok(f) => f,
-            Err(e) => return Ok(crate::file_error(path, &e)),
+        let result = if crate::is_stdin(path) {
+            if let Err(e) = crate::check_stdin() {
+                return Ok(crate::file_error(path, &e));
+            }
+            // Read once: the layout of a multipart object is read from S3 first.
+            let bar = Bar::new(&shown(path), None, progress);
+            session.runtime.block_on(driver::verify_object_reader(
+                &session.client,
+                std::io::stdin(),
+                &object,
+                &read,
+                &bar,
+            ))
+        } else {
+            let (file, size) = match etagsum::engine::open(path) {
+                Ok(f) => f,
+                Err(e) => return Ok(crate::file_error(path, &e)),
+            };
+            let bar = Bar::new(&shown(path), size, progress);
+            session.runtime.block_on(driver::verify_object_file(
+                &session.client,
+                &file,
+                size,
+                &object,
+                &read,
+                &bar,
+            ))
         };
-        let bar = Bar::new(&shown(path), size, progress);
-        let result = session.runtime.block_on(driver::verify_object_file(
-            &session.client,
-            &file,
-            size,
-            &object,
-            &read,
-            &bar,
-        ));
-        drop(bar);
         let name = escape::json_path(path);
         let mut out = Stdout::lock();
         let verified = match result {

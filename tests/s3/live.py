@@ -238,6 +238,7 @@ class LiveTests:
             g("live: verify every upload", self.test_verify_uploads)
             g("live: verify, changed files", self.test_verify_changed)
             g("live: verify, text output", self.test_verify_text)
+            g("live: verify a stream (standard input)", self.test_verify_stream)
             g("live: verify, endpoint and signing", self.test_endpoint_options)
         g("live: verify, encryption", self.test_encryption)
         g("live: verify, missing objects and errors", self.test_missing_and_errors)
@@ -432,6 +433,31 @@ class LiveTests:
             self.judge_verify("live-size", f"{o.key}, one byte {'more' if how == 'append' else 'less'}", run,
                               BUCKET, o.key, "mismatch", requests=1, reason_code="size_differs",
                               etag=self.remote[o.key])
+
+    def test_verify_stream(self) -> None:
+        """`verify - s3://...` reads its input once: the layout of a multipart object is read from S3
+        before the stream (HeadObject, then part 1 and part N, and every part for uneven parts), and
+        the same file gives the same verdict as by name; one byte flipped is a MISMATCH."""
+        for o in OBJECTS:
+            if o.size == 0:
+                continue
+            multipart = "-" in self.remote[o.key]
+            uneven = o.uploader == "uneven"
+            parts = int(self.remote[o.key].rsplit("-", 1)[1]) if multipart else 1
+            want = 1 if not multipart else (parts + 2 if uneven else (2 if parts == 1 else 3))
+            for how, verdict in (("same", "match"), ("flip", "mismatch")):
+                path = self.src / o.name if how == "same" else self._variant(o, "flip")
+                cmd = [str(self.binary), "verify", "-", f"s3://{BUCKET}/{o.key}", *self.s3_options(), "--json"]
+                with open(path, "rb") as f:
+                    try:
+                        p = subprocess.run(cmd, stdin=f, capture_output=True, text=True, timeout=ETAGSUM_TIMEOUT)
+                        run = Run(cmd, p.returncode, p.stdout, p.stderr)
+                    except subprocess.TimeoutExpired as e:
+                        run = Run(cmd, -1, _text(e.stdout), f"(timed out after {ETAGSUM_TIMEOUT} s)")
+                self.judge_verify("live-stream", f"{o.key} ({o.uploader}) from standard input, {how}", run,
+                                  BUCKET, o.key, verdict, requests=want, etag=self.remote[o.key],
+                                  layout=o.layout() if verdict == "match" else None, size=o.size,
+                                  reason_code=None if verdict == "match" else DIFFERS)
 
     def test_verify_text(self) -> None:
         o = next(x for x in OBJECTS if x.name == "aws/multipart.bin")
