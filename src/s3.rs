@@ -48,13 +48,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::Write as _;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Mutex};
 
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types::{ChecksumMode, EncodingType, ObjectAttributes};
 use aws_sdk_s3::Client;
@@ -142,6 +143,16 @@ pub enum S3Error {
         object: Object,
         /// What happened, and what to do.
         message: String,
+    },
+    /// The object was replaced while it was being checked: GetObjectAttributes, or the HeadObject
+    /// that confirms a mismatch, gave another ETag than the first HeadObject. Nothing is said about
+    /// the bytes; check it again.
+    #[error("{object} changed while it was being checked (its ETag was {etag}): check it again")]
+    Changed {
+        /// The object.
+        object: Object,
+        /// The ETag it had at first.
+        etag: String,
     },
     /// The answer cannot be read as facts.
     #[error("{object}: {error}")]
@@ -234,6 +245,14 @@ impl Call {
                          (--max-attempts, AWS_MAX_ATTEMPTS)"
                             .to_string()
                     }
+                    // A version id S3 cannot read: 400, no body.
+                    (SdkError::ServiceError(_), Some(400), None)
+                        if self == Call::HeadObject && object.version_id.is_some() =>
+                    {
+                        "HTTP 400: no such version (a version id of a form the store does not read, or \
+                         of an object encrypted with SSE-C)"
+                            .to_string()
+                    }
                     // A HeadObject of an SSE-C object without its key: S3 answers 400, no body.
                     (SdkError::ServiceError(_), Some(400), None) if self == Call::HeadObject => {
                         "HTTP 400 (an object encrypted with SSE-C cannot be read without its key, which \
@@ -278,22 +297,43 @@ fn causes(e: &(dyn std::error::Error + 'static)) -> String {
 /// A 404 is told apart with one HeadBucket: [`S3Error::NoSuchBucket`] or
 /// [`S3Error::NoSuchKey`] (HeadObject's answer has no body to say which).
 pub async fn head(client: &Client, object: &Object, part: Option<u32>) -> Result<Head, S3Error> {
+    match head_request(client, object, part, None).await {
+        Ok(h) => Ok(h),
+        Err(e) if status_of(&e) == Some(404) => Err(missing(client, object).await),
+        // A version that is a delete marker cannot be read.
+        Err(e) if status_of(&e) == Some(405) && object.version_id.is_some() => Err(S3Error::Request {
+            request: "HeadObject",
+            object: object.clone(),
+            message: "this version is a delete marker".to_string(),
+        }),
+        Err(e) => Err(Call::HeadObject.failed(object, e)),
+    }
+}
+
+type HeadFailure = SdkError<aws_sdk_s3::operation::head_object::HeadObjectError, HttpResponse>;
+
+fn status_of<E>(e: &SdkError<E, HttpResponse>) -> Option<u16> {
+    e.raw_response().map(|r| r.status().as_u16())
+}
+
+/// One HeadObject, with a part number and an `If-Match` if given.
+async fn head_request(
+    client: &Client,
+    object: &Object,
+    part: Option<u32>,
+    if_match: Option<&str>,
+) -> Result<Head, HeadFailure> {
     let mut req = client
         .head_object()
         .bucket(&object.bucket)
         .key(&object.key)
         .set_version_id(object.version_id.clone())
+        .set_if_match(if_match.map(str::to_string))
         .checksum_mode(ChecksumMode::Enabled);
     if let Some(n) = part {
         req = req.part_number(i32::try_from(n).unwrap_or(i32::MAX));
     }
-    let out = match req.send().await {
-        Ok(out) => out,
-        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
-            return Err(missing(client, object).await);
-        }
-        Err(e) => return Err(Call::HeadObject.failed(object, e)),
-    };
+    let out = req.send().await?;
     let sums = [
         (Algorithm::Crc32, out.checksum_crc32()),
         (Algorithm::Crc32c, out.checksum_crc32_c()),
@@ -310,6 +350,29 @@ pub async fn head(client: &Client, object: &Object, part: Option<u32>) -> Result
         checksum_type: out.checksum_type().map(|t| t.as_str().to_string()),
         parts_count: out.parts_count().and_then(|n| u64::try_from(n).ok()),
     })
+}
+
+/// What a part's HeadObject answered.
+enum PartHead {
+    Read(Head),
+    /// The store would not tell (a part number it does not have, a server error): the layout
+    /// stays unknown, and this says why.
+    Unread(String),
+}
+
+/// HeadObject with part number `n`. (Not pinned with `If-Match`: some stores compare it with the
+/// part's own ETag, which they give for a part; see [`Asking::confirm`].)
+async fn part_head(client: &Client, object: &Object, n: u32) -> Result<PartHead, S3Error> {
+    match head_request(client, object, Some(n), None).await {
+        Ok(h) => Ok(PartHead::Read(h)),
+        Err(e) => match status_of(&e) {
+            Some(403) | None => Err(Call::HeadObject.failed(object, e)),
+            Some(s) => Ok(PartHead::Unread(format!(
+                "HeadObject with part number {n} answered HTTP {s} (a part number the store does not have: \
+                 parts need not be numbered 1 to N)"
+            ))),
+        },
+    }
 }
 
 /// Which is missing after a 404: the bucket or the key (one HeadBucket).
@@ -334,7 +397,7 @@ struct Attributes {
 }
 
 /// GetObjectAttributes with ObjectParts and Checksum, every page.
-async fn attributes(client: &Client, object: &Object) -> Result<Attributes, S3Error> {
+async fn attributes(client: &Client, object: &Object, etag: Option<&str>) -> Result<Attributes, S3Error> {
     let mut out = Attributes::default();
     let mut marker: Option<String> = None;
     loop {
@@ -345,12 +408,20 @@ async fn attributes(client: &Client, object: &Object) -> Result<Attributes, S3Er
             .set_version_id(object.version_id.clone())
             .object_attributes(ObjectAttributes::ObjectParts)
             .object_attributes(ObjectAttributes::Checksum)
+            .object_attributes(ObjectAttributes::Etag)
             .max_parts(1000)
             .set_part_number_marker(marker.clone())
             .send()
             .await
             .map_err(|e| Call::GetObjectAttributes.failed(object, e))?;
         out.requests += 1;
+        // GetObjectAttributes takes no If-Match: the ETag it gives says whether it is the object
+        // whose ETag is being checked.
+        if let (Some(want), Some(got)) = (etag, page.e_tag()) {
+            if unquoted(want) != unquoted(got) {
+                return Err(S3Error::Changed { object: object.clone(), etag: unquoted(want) });
+            }
+        }
         out.checksum_type = match page.checksum().and_then(|c| c.checksum_type()).map(|t| t.as_str()) {
             Some("FULL_OBJECT") => Some(ChecksumType::FullObject),
             Some("COMPOSITE") => Some(ChecksumType::Composite),
@@ -370,26 +441,40 @@ async fn attributes(client: &Client, object: &Object) -> Result<Attributes, S3Er
 /// Part heads in flight at once when every part must be asked for.
 const PART_HEADS_IN_FLIGHT: usize = 16;
 
-/// HeadObject for each of `parts`, up to [`PART_HEADS_IN_FLIGHT`] at a time: each part's size.
-async fn part_heads(client: &Client, object: &Object, parts: &[u32]) -> Result<Vec<(u32, Head)>, S3Error> {
+/// HeadObject for each of `parts`, up to [`PART_HEADS_IN_FLIGHT`] at a time: each part's answer,
+/// by part number; the first part the store would not tell about ends it.
+async fn part_heads(
+    client: &Client,
+    object: &Object,
+    parts: &[u32],
+    requests: &mut u32,
+) -> Result<Result<Vec<(u32, Head)>, String>, S3Error> {
     let mut out = Vec::with_capacity(parts.len());
     for chunk in parts.chunks(PART_HEADS_IN_FLIGHT) {
         let mut set = tokio::task::JoinSet::new();
         for &n in chunk {
             let (client, object) = (client.clone(), object.clone());
-            set.spawn(async move { (n, head(&client, &object, Some(n)).await) });
+            set.spawn(async move { (n, part_head(&client, &object, n).await) });
         }
+        let mut unread = None;
         while let Some(done) = set.join_next().await {
             let (n, h) = done.map_err(|e| S3Error::Request {
                 request: "HeadObject",
                 object: object.clone(),
                 message: format!("the request's task failed: {e}"),
             })?;
-            out.push((n, h?));
+            *requests += 1;
+            match h? {
+                PartHead::Read(h) => out.push((n, h)),
+                PartHead::Unread(why) => unread = unread.or(Some(why)),
+            }
+        }
+        if let Some(why) = unread {
+            return Ok(Err(why));
         }
     }
     out.sort_by_key(|(n, _)| *n);
-    Ok(out)
+    Ok(Ok(out))
 }
 
 /// The answer for one object.
@@ -435,10 +520,8 @@ pub async fn verify_object_file(
     if size.is_none() {
         return verify_object_reader(client, file, object, read, progress).await;
     }
-    let head = head(client, object, None).await?;
-    let (etag, mut facts) =
-        head.facts().map_err(|error| S3Error::Answer { object: object.clone(), error })?;
-    let mut requests = 1;
+    let (head, etag, mut facts) = first_head(client, object).await?;
+    let mut asking = Asking::new(client, object, head.etag.as_deref());
     let mut report = verify_file(file, size, etag.as_ref(), &facts, read, progress)?;
     let mut untrusted = None;
     // At most two rounds: the part heads (which settle a uniform layout, and often the checksum
@@ -447,7 +530,7 @@ pub async fn verify_object_file(
         if report.verdict != Verdict::Inconclusive {
             break;
         }
-        match read_layout(client, object, &report, &mut facts, &mut requests).await? {
+        match asking.read_layout(&report, &mut facts).await? {
             Found::More => report = verify_file(file, size, etag.as_ref(), &facts, read, progress)?,
             Found::Untrusted(why) => {
                 untrusted = Some(why);
@@ -456,7 +539,9 @@ pub async fn verify_object_file(
             Found::Nothing => break,
         }
     }
-    Ok(Verified { report, requests, head, untrusted })
+    asking.confirm(&report).await?;
+    let requests = asking.requests;
+    Ok(Verified::new(report, requests, head, untrusted))
 }
 
 /// Verifies a stream, which can be read only once, against `object`: one HeadObject, then, for
@@ -469,10 +554,8 @@ pub async fn verify_object_reader<R: std::io::Read + Send>(
     read: &ReadOptions,
     progress: &dyn Progress,
 ) -> Result<Verified, S3Error> {
-    let head = head(client, object, None).await?;
-    let (etag, mut facts) =
-        head.facts().map_err(|error| S3Error::Answer { object: object.clone(), error })?;
-    let mut requests = 1;
+    let (head, etag, mut facts) = first_head(client, object).await?;
+    let mut asking = Asking::new(client, object, head.etag.as_deref());
     let mut untrusted = None;
     let parts = etag
         .as_ref()
@@ -480,18 +563,49 @@ pub async fn verify_object_reader<R: std::io::Read + Send>(
         .and_then(|e| e.parts())
         .or_else(|| facts.checksums.iter().find_map(|c| c.parts()));
     if let (Some(n), Some(size)) = (parts, facts.remote_size) {
-        let found = read_parts(client, object, size, n, true, &mut requests).await?;
-        facts.checksum_type = facts.checksum_type.or(found.checksum_type);
+        let found = asking.read_parts(size, n, true).await?;
+        asking.type_checksums(&mut facts, found.checksum_type);
         match found.layout {
             Ok(layout) => facts.layout = layout,
             Err(why) => untrusted = Some(why),
         }
     }
     let report = verify_reader(reader, None, etag.as_ref(), &facts, read, progress)?;
-    Ok(Verified { report, requests, head, untrusted })
+    asking.confirm(&report).await?;
+    let requests = asking.requests;
+    Ok(Verified::new(report, requests, head, untrusted))
 }
 
-/// What [`read_layout`] found.
+/// The object's HeadObject, read as facts; an answer with neither an ETag nor a checksum is
+/// no S3 store's.
+async fn first_head(
+    client: &Client,
+    object: &Object,
+) -> Result<(Head, Option<RemoteEtag>, VerifyOptions), S3Error> {
+    let head = head(client, object, None).await?;
+    let (etag, facts) = head.facts().map_err(|error| S3Error::Answer { object: object.clone(), error })?;
+    if etag.is_none() && facts.checksums.is_empty() {
+        return Err(S3Error::Request {
+            request: "HeadObject",
+            object: object.clone(),
+            message: "the answer has neither an ETag nor a checksum: is the endpoint an S3 store?"
+                .to_string(),
+        });
+    }
+    Ok((head, etag, facts))
+}
+
+impl Verified {
+    /// The answer, its needs cleared: S3 was asked every fact it can give (the encryption, the size
+    /// and the checksums with HeadObject, the parts when the answer needed them), so what is still
+    /// unknown cannot be read from it.
+    fn new(mut report: Report, requests: u32, head: Head, untrusted: Option<String>) -> Verified {
+        report.needs.clear();
+        Verified { report, requests, head, untrusted }
+    }
+}
+
+/// What [`Asking::read_layout`] found.
 enum Found {
     /// Facts were added: verify again.
     More,
@@ -501,47 +615,7 @@ enum Found {
     Nothing,
 }
 
-/// Reads what an inconclusive `report` needs into `facts`: the layout (part heads, then every
-/// part's size), or else a checksum's type.
-async fn read_layout(
-    client: &Client,
-    object: &Object,
-    report: &Report,
-    facts: &mut VerifyOptions,
-    requests: &mut u32,
-) -> Result<Found, S3Error> {
-    let wants = |n: Need| report.needs.contains(&n);
-    let Some(size) = facts.remote_size else { return Ok(Found::Nothing) };
-    let parts = crate::remote::part_count(report);
-    if facts.layout.is_none() && (wants(Need::PartSize) || wants(Need::PartSizes)) {
-        if let Some(n) = parts {
-            // A part size is tried first (two requests); every part's size only when needed.
-            let found = read_parts(client, object, size, n, wants(Need::PartSize), requests).await?;
-            let typed = facts.checksum_type.is_none() && found.checksum_type.is_some();
-            facts.checksum_type = facts.checksum_type.or(found.checksum_type);
-            return Ok(match found.layout {
-                Ok(Some(layout)) => {
-                    facts.layout = Some(layout);
-                    Found::More
-                }
-                Ok(None) if typed => Found::More,
-                Ok(None) => Found::Nothing,
-                Err(why) => Found::Untrusted(why),
-            });
-        }
-    }
-    if wants(Need::ChecksumType) && facts.checksum_type.is_none() {
-        let attrs = attributes(client, object).await?;
-        *requests += attrs.requests;
-        if let Some(t) = attrs.checksum_type {
-            facts.checksum_type = Some(t);
-            return Ok(Found::More);
-        }
-    }
-    Ok(Found::Nothing)
-}
-
-/// What [`read_parts`] read.
+/// What [`Asking::read_parts`] read.
 struct PartsRead {
     /// The layout; `None` when it cannot be read; an error when the store's answers contradict
     /// each other or the object.
@@ -550,56 +624,151 @@ struct PartsRead {
     checksum_type: Option<ChecksumType>,
 }
 
-/// Reads the layout of an object of `size` bytes in `n` parts: with `uniform`, HeadObject for part
-/// 1 and part `n` first (which settle a uniform layout); then, for uneven parts,
-/// GetObjectAttributes, and a HeadObject for every part not yet read where it lists none.
-async fn read_parts(
-    client: &Client,
-    object: &Object,
-    size: u64,
-    n: u32,
-    uniform: bool,
-    requests: &mut u32,
-) -> Result<PartsRead, S3Error> {
-    let untrusted = |why| PartsRead { layout: Err(why), checksum_type: None };
-    let mut known: Vec<(u32, Head)> = Vec::new();
-    if uniform {
-        let asked: Vec<u32> = if n > 1 { vec![1, n] } else { vec![1] };
-        let heads = part_heads(client, object, &asked).await?;
-        *requests += heads.len() as u32;
-        let len = |h: &Head| h.content_length.unwrap_or(0);
-        let (first, last) = (&heads[0].1, &heads[heads.len() - 1].1);
-        match layout_from_part_heads(size, n, len(first), len(last), [first.parts_count, last.parts_count]) {
-            PartsFinding::Uniform(layout) => {
-                return Ok(PartsRead { layout: Ok(Some(layout)), checksum_type: None })
+/// The requests after the first HeadObject, counted, and whether each answered for the object
+/// whose ETag is checked.
+struct Asking<'a> {
+    client: &'a Client,
+    object: &'a Object,
+    etag: Option<&'a str>,
+    requests: u32,
+    /// A part's HeadObject gave another ETag than the object's: S3 gives the object's, so the
+    /// object may have been replaced meanwhile (or the store gives each part's own ETag).
+    unpinned: bool,
+}
+
+fn unquoted(e: &str) -> String {
+    e.trim().trim_matches('"').to_ascii_lowercase()
+}
+
+impl Asking<'_> {
+    fn new<'a>(client: &'a Client, object: &'a Object, etag: Option<&'a str>) -> Asking<'a> {
+        Asking { client, object, etag, requests: 1, unpinned: false }
+    }
+
+    /// Notes whether every part's answer named the object's ETag.
+    fn note_etags(&mut self, heads: &[(u32, Head)]) {
+        let same = |h: &Head| match (self.etag, h.etag.as_deref()) {
+            (Some(want), Some(got)) => unquoted(want) == unquoted(got),
+            _ => false,
+        };
+        self.unpinned |= !heads.iter().all(|(_, h)| same(h));
+    }
+
+    /// Before a mismatch found with parts read from answers that did not name the object's ETag:
+    /// one more HeadObject, which must still give the ETag the parts were read for. A layout read
+    /// from an object replaced meanwhile is never evidence against the bytes.
+    async fn confirm(&mut self, report: &Report) -> Result<(), S3Error> {
+        if report.verdict != Verdict::Mismatch || !self.unpinned {
+            return Ok(());
+        }
+        let now = head(self.client, self.object, None).await?;
+        self.requests += 1;
+        let want = self.etag.map(unquoted).unwrap_or_default();
+        match now.etag.as_deref().map(unquoted) {
+            Some(got) if got == want => Ok(()),
+            _ => Err(S3Error::Changed { object: self.object.clone(), etag: want }),
+        }
+    }
+
+    /// Reads what an inconclusive `report` needs into `facts`: the layout (part heads, then every
+    /// part's size), or else a checksum's type.
+    async fn read_layout(&mut self, report: &Report, facts: &mut VerifyOptions) -> Result<Found, S3Error> {
+        let wants = |n: Need| report.needs.contains(&n);
+        let Some(size) = facts.remote_size else { return Ok(Found::Nothing) };
+        let parts = crate::remote::part_count(report);
+        if facts.layout.is_none() && (wants(Need::PartSize) || wants(Need::PartSizes)) {
+            if let Some(n) = parts {
+                // A part size is tried first (two requests); every part's size only when needed.
+                let found = self.read_parts(size, n, wants(Need::PartSize)).await?;
+                let typed = self.type_checksums(facts, found.checksum_type);
+                return Ok(match found.layout {
+                    Ok(Some(layout)) => {
+                        facts.layout = Some(layout);
+                        Found::More
+                    }
+                    Ok(None) if typed => Found::More,
+                    Ok(None) => Found::Nothing,
+                    Err(why) => Found::Untrusted(why),
+                });
             }
-            PartsFinding::Contradiction(why) => return Ok(untrusted(why)),
-            _ => known = heads,
         }
-    }
-    let attrs = attributes(client, object).await?;
-    *requests += attrs.requests;
-    let checksum_type = attrs.checksum_type;
-    let mut sizes = attrs.part_sizes;
-    if sizes.is_empty() {
-        let asked: Vec<u32> = (1..=n).filter(|k| !known.iter().any(|(m, _)| m == k)).collect();
-        let mut heads = part_heads(client, object, &asked).await?;
-        *requests += heads.len() as u32;
-        heads.append(&mut known);
-        heads.sort_by_key(|(k, _)| *k);
-        if let Some(c) = heads.iter().find_map(|(_, h)| h.parts_count.filter(|&c| c != u64::from(n))) {
-            return Ok(untrusted(format!(
-                "the store reports {c} parts where the ETag has {n} (a store that ignores the part number?)"
-            )));
+        if wants(Need::ChecksumType) && facts.checksum_type.is_none() {
+            let attrs = attributes(self.client, self.object, self.etag).await?;
+            self.requests += attrs.requests;
+            if self.type_checksums(facts, attrs.checksum_type) {
+                return Ok(Found::More);
+            }
         }
-        sizes = heads.iter().map(|(_, h)| h.content_length.unwrap_or(0)).collect();
+        Ok(Found::Nothing)
     }
-    let layout = match layout_from_part_sizes(size, sizes) {
-        Ok(layout) => Ok(Some(layout)),
-        Err(PartsFinding::Contradiction(why)) => Err(why),
-        Err(_) => Ok(None),
-    };
-    Ok(PartsRead { layout, checksum_type })
+
+    /// Takes the checksum type GetObjectAttributes gave, if the object has a checksum it types
+    /// (a store may name a type with no value) and none was known; whether it was taken.
+    fn type_checksums(&self, facts: &mut VerifyOptions, found: Option<ChecksumType>) -> bool {
+        if facts.checksum_type.is_some() || facts.checksums.is_empty() || found.is_none() {
+            return false;
+        }
+        facts.checksum_type = found;
+        true
+    }
+
+    /// Reads the layout of an object of `size` bytes in `n` parts: with `uniform`, HeadObject for
+    /// part 1 and part `n` first (which settle a uniform layout); then, for uneven parts,
+    /// GetObjectAttributes, and a HeadObject for every part not yet read where it lists none.
+    async fn read_parts(&mut self, size: u64, n: u32, uniform: bool) -> Result<PartsRead, S3Error> {
+        let untrusted = |why| PartsRead { layout: Err(why), checksum_type: None };
+        let (client, object, etag) = (self.client, self.object, self.etag);
+        let mut known: Vec<(u32, Head)> = Vec::new();
+        if uniform {
+            let asked: Vec<u32> = if n > 1 { vec![1, n] } else { vec![1] };
+            let heads = match part_heads(client, object, &asked, &mut self.requests).await? {
+                Ok(heads) => heads,
+                Err(why) => return Ok(untrusted(why)),
+            };
+            self.note_etags(&heads);
+            let len = |h: &Head| h.content_length.unwrap_or(0);
+            let (first, last) = (&heads[0].1, &heads[heads.len() - 1].1);
+            match layout_from_part_heads(
+                size,
+                n,
+                len(first),
+                len(last),
+                [first.parts_count, last.parts_count],
+            ) {
+                PartsFinding::Uniform(layout) => {
+                    return Ok(PartsRead { layout: Ok(Some(layout)), checksum_type: None })
+                }
+                PartsFinding::Contradiction(why) => return Ok(untrusted(why)),
+                _ => known = heads,
+            }
+        }
+        let attrs = attributes(client, object, etag).await?;
+        self.requests += attrs.requests;
+        let checksum_type = attrs.checksum_type;
+        let mut sizes = attrs.part_sizes;
+        if sizes.is_empty() {
+            let asked: Vec<u32> = (1..=n).filter(|k| !known.iter().any(|(m, _)| m == k)).collect();
+            let mut heads = match part_heads(client, object, &asked, &mut self.requests).await? {
+                Ok(heads) => heads,
+                Err(why) => return Ok(untrusted(why)),
+            };
+            self.note_etags(&heads);
+            heads.append(&mut known);
+            heads.sort_by_key(|(k, _)| *k);
+            if let Some(c) = heads.iter().find_map(|(_, h)| h.parts_count.filter(|&c| c != u64::from(n))) {
+                return Ok(untrusted(format!(
+                    "the store reports {c} parts where the ETag has {n} (a store that ignores the part number?)"
+                )));
+            }
+            sizes = heads.iter().map(|(_, h)| h.content_length.unwrap_or(0)).collect();
+        }
+        let layout = match layout_from_part_sizes(size, sizes) {
+            Ok(layout) => Ok(Some(layout)),
+            Err(PartsFinding::Contradiction(why)) => Err(why),
+            Err(_) => Ok(None),
+        };
+        Ok(PartsRead { layout, checksum_type })
+    }
 }
 
 /// A prefix of a bucket listed with ListObjectsV2, every page, as a [`Source`] for
@@ -868,7 +1037,7 @@ pub async fn fetch_inventory(
     let folder = dir.join("manifest");
     std::fs::create_dir_all(&folder).map_err(|source| S3Error::Io { path: folder.clone(), source })?;
     let path = folder.join("manifest.json");
-    download(client, &object, &path, crate::listing::inventory::MANIFEST_MAX).await?;
+    download(client, &object, &path, crate::listing::inventory::MANIFEST_MAX, "a manifest can be").await?;
     let text = std::fs::read(&path).map_err(|source| S3Error::Io { path: path.clone(), source })?;
     let bad = |what: String| S3Error::Request { request: "GetObject", object: object.clone(), message: what };
     let json: serde_json::Value =
@@ -881,25 +1050,44 @@ pub async fn fetch_inventory(
         .map(|arn| arn.rsplit(':').next().unwrap_or(arn).to_string())
         .unwrap_or_else(|| bucket.to_string());
     let files = json.get("files").and_then(|f| f.as_array()).cloned().unwrap_or_default();
+    let mut written: HashSet<PathBuf> = HashSet::from([path.clone()]);
     for f in files {
         let Some(key) = f.get("key").and_then(|k| k.as_str()) else { continue };
-        // The last two segments of the key (`data/NAME`), where the inventory reader looks
-        // first; a hostile segment is left for the reader to refuse, and is not written.
+        // Where the inventory reader looks first: `data/NAME` beside the manifest's folder (the
+        // last two segments of the key), or the file alone there. A hostile segment is left for
+        // the reader to refuse, and nothing is written for it.
         let names: Vec<&str> = key.rsplit('/').filter(|s| !s.is_empty() && *s != ".").take(2).collect();
         let safe = |s: &str| s != ".." && !s.contains('\\') && !s.contains('\0');
-        let [file, folder] = names[..] else { continue };
-        if !safe(file) || !safe(folder) {
+        if names.is_empty() || !names.iter().all(|n| safe(n)) {
             continue;
         }
-        let target = dir.join(folder);
-        std::fs::create_dir_all(&target).map_err(|source| S3Error::Io { path: target.clone(), source })?;
-        download(client, &Object::new(&dest, key), &target.join(file), u64::MAX).await?;
+        let target = names.iter().rev().fold(dir.to_path_buf(), |p, n| p.join(n));
+        if !written.insert(target.clone()) {
+            return Err(bad(format!(
+                "two files of the report would be copied to {}: copy the report with `aws s3 sync` and \
+                 give its manifest.json to --listing",
+                target.strip_prefix(dir).unwrap_or(&target).display()
+            )));
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|source| S3Error::Io { path: parent.to_path_buf(), source })?;
+        }
+        // Never more than the manifest says.
+        let max = f.get("size").and_then(serde_json::Value::as_u64).unwrap_or(u64::MAX);
+        download(client, &Object::new(&dest, key), &target, max, "the manifest's size for it").await?;
     }
     Ok(path)
 }
 
 /// GetObject into a new file at `path`, refused past `max` bytes.
-async fn download(client: &Client, object: &Object, path: &Path, max: u64) -> Result<(), S3Error> {
+async fn download(
+    client: &Client,
+    object: &Object,
+    path: &Path,
+    max: u64,
+    what: &str,
+) -> Result<(), S3Error> {
     let mut out = client
         .get_object()
         .bucket(&object.bucket)
@@ -907,6 +1095,14 @@ async fn download(client: &Client, object: &Object, path: &Path, max: u64) -> Re
         .send()
         .await
         .map_err(|e| Call::GetObject.failed(object, e))?;
+    let too_large = || S3Error::Request {
+        request: "GetObject",
+        object: object.clone(),
+        message: format!("larger than {what} ({max} bytes at most): not copied"),
+    };
+    if out.content_length().and_then(|n| u64::try_from(n).ok()).is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
     let io = |source| S3Error::Io { path: path.to_path_buf(), source };
     let mut file = File::create(path).map_err(io)?;
     let mut written = 0u64;
@@ -918,11 +1114,7 @@ async fn download(client: &Client, object: &Object, path: &Path, max: u64) -> Re
         })?;
         written = written.saturating_add(chunk.len() as u64);
         if written > max {
-            return Err(S3Error::Request {
-                request: "GetObject",
-                object: object.clone(),
-                message: format!("larger than {max} bytes: not a manifest"),
-            });
+            return Err(too_large());
         }
         file.write_all(&chunk).map_err(io)?;
     }

@@ -144,7 +144,17 @@ pub(crate) fn run(args: &CheckArgs, read: &ReadOptions, progress: bool) -> Resul
             };
             let mut opts = tree_options(args, root)?;
             let result = crate::s3::check_prefix(url, args, &mut opts, read, &bar, &mut printer, &mut tally);
+            let listed = result.is_ok();
             report_tree(result, url, &opts, &bar, &mut tally);
+            // An empty prefix is most often a mistyped one: never a clean pass.
+            if listed && tally.under_prefix == 0 {
+                diag!(
+                    "etagsum: {}: no object under this prefix (read as a folder): nothing was checked; to check \
+                     one object, use etagsum verify FILE s3://BUCKET/KEY",
+                    shown(url)
+                );
+                tally.status = tally.status.merge(Exit::Error);
+            }
         }
         Some(listing) => {
             let root = args.root.as_deref().expect("clap requires --root with --listing");

@@ -205,7 +205,7 @@ struct VerifyArgs {
     #[arg(long)]
     json: bool,
     /// With s3://BUCKET/KEY: this version of the object, not the current one.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     version_id: Option<String>,
     #[command(flatten)]
     s3: s3::S3Args,

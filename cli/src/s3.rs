@@ -154,7 +154,11 @@ mod live {
                 .context("cannot start the threads for S3 requests")?;
             let mut loader = aws_config::defaults(BehaviorVersion::latest());
             if let Some(p) = &args.profile {
-                loader = loader.profile_name(p);
+                // The profile's credentials and nothing else, as the aws cli reads --profile: a
+                // profile that does not exist is an error, not a fallback to the environment's.
+                let profile =
+                    aws_config::profile::ProfileFileCredentialsProvider::builder().profile_name(p).build();
+                loader = loader.profile_name(p).credentials_provider(profile);
             }
             if let Some(r) = &args.region {
                 loader = loader.region(Region::new(r.clone()));
@@ -165,7 +169,11 @@ mod live {
             if args.no_sign_request {
                 loader = loader.no_credentials();
             }
-            let mut timeouts = TimeoutConfig::builder().connect_timeout(std::time::Duration::from_secs(10));
+            // Without --timeout, each try still gives up after a minute: a store that accepts the
+            // connection and never answers must not hang a run.
+            let mut timeouts = TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_secs(10))
+                .operation_attempt_timeout(std::time::Duration::from_secs(60));
             if let Some(t) = args.timeout {
                 timeouts = timeouts.operation_timeout(t);
             }
@@ -238,6 +246,9 @@ mod live {
         let mut out = Stdout::lock();
         let verified = match result {
             Ok(v) => v,
+            Err(S3Error::NoSuchKey { .. }) if object.version_id.is_some() => {
+                bail!("{object}: no such version (the key may exist: --version-id names one version of it)")
+            }
             Err(S3Error::NoSuchKey { requests, .. }) => {
                 let url = object_url(&object);
                 if args.json {

@@ -316,7 +316,7 @@ fn usage_errors() {
         (&["check", "--root", "x", "sums"], "--root"),
         (&["check", "--shard", "0/3", "sums"], "expected K/N"),
         (&["check", "--shard", "3", "sums"], "expected K/N"),
-        (&["check", "--extra", "sums"], "--listing"),
+        (&["check", "--extra", "sums"], "--root"),
         (&["check", "--listing", "l", "--root", "r", "sums"], "cannot be used"),
     ] {
         let out = run(&d, args);
