@@ -143,7 +143,9 @@ pub(crate) fn run(args: &CheckArgs, read: &ReadOptions, progress: bool) -> Resul
                 anyhow::bail!("{}: a bucket is checked against a local copy: give --root DIR", shown(url));
             };
             let mut opts = tree_options(args, root)?;
-            let result = crate::s3::check_prefix(url, args, &mut opts, read, &bar, &mut printer, &mut tally);
+            let tree = crate::s3::Tree::Prefix;
+            let result =
+                crate::s3::check_tree(tree, url, args, &mut opts, read, &bar, &mut printer, &mut tally);
             let listed = result.is_ok();
             report_tree(result, url, &opts, &bar, &mut tally);
             // An empty prefix is most often a mistyped one: never a clean pass.
@@ -158,9 +160,10 @@ pub(crate) fn run(args: &CheckArgs, read: &ReadOptions, progress: bool) -> Resul
         }
         Some(listing) => {
             let root = args.root.as_deref().expect("clap requires --root with --listing");
-            let opts = tree_options(args, root)?;
+            let mut opts = tree_options(args, root)?;
             let result = if crate::s3::is_url(listing) {
-                crate::s3::check_inventory(listing, args, &opts, read, &bar, &mut printer, &mut tally)
+                let tree = crate::s3::Tree::Inventory;
+                crate::s3::check_tree(tree, listing, args, &mut opts, read, &bar, &mut printer, &mut tally)
             } else {
                 let encoding = match args.encoding_type.as_deref() {
                     Some("url") => KeyEncoding::Url,

@@ -64,11 +64,20 @@ pub(crate) fn parse_url(arg: &Path, what: &str) -> anyhow::Result<(String, Strin
     Ok((bucket.to_string(), key.to_string()))
 }
 
+/// What `check --root DIR` reads from S3.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Tree {
+    /// `s3://BUCKET/PREFIX`: the objects under the prefix, listed live.
+    Prefix,
+    /// `--listing s3://BUCKET/KEY/manifest.json`: an S3 Inventory report in its bucket.
+    Inventory,
+}
+
 #[cfg(feature = "s3")]
-pub(crate) use live::{check_inventory, check_prefix, verify};
+pub(crate) use live::{check_tree, verify};
 
 #[cfg(not(feature = "s3"))]
-pub(crate) use offline::{check_inventory, check_prefix, verify};
+pub(crate) use offline::{check_tree, verify};
 
 #[cfg(not(feature = "s3"))]
 mod offline {
@@ -89,22 +98,12 @@ mod offline {
         bail!("{NO_S3} {}", url.display())
     }
 
-    pub(crate) fn check_prefix(
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn check_tree(
+        _: super::Tree,
         url: &Path,
         _: &CheckArgs,
         _: &mut CheckOptions,
-        _: &ReadOptions,
-        _: &CheckBar,
-        _: &mut Printer<'_>,
-        _: &mut Tally,
-    ) -> Result<(), ListingError> {
-        Err(ListingError::Source(format!("{NO_S3} {}", url.display()).into()))
-    }
-
-    pub(crate) fn check_inventory(
-        url: &Path,
-        _: &CheckArgs,
-        _: &CheckOptions,
         _: &ReadOptions,
         _: &CheckBar,
         _: &mut Printer<'_>,
@@ -296,8 +295,12 @@ mod live {
         format!("s3://{}/{}", o.bucket, o.key)
     }
 
-    /// `etagsum check --root DIR s3://BUCKET/PREFIX`: the prefix (a folder) listed live.
-    pub(crate) fn check_prefix(
+    /// `etagsum check --root DIR s3://BUCKET/PREFIX` (the prefix, a folder, listed live) or
+    /// `--listing s3://BUCKET/KEY/manifest.json` (the report copied to a temporary folder, then read
+    /// as a local one); either way, what the listing leaves open is settled with S3.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn check_tree(
+        tree: super::Tree,
         url: &Path,
         args: &CheckArgs,
         opts: &mut CheckOptions,
@@ -307,57 +310,50 @@ mod live {
         tally: &mut Tally,
     ) -> Result<(), ListingError> {
         let source_error = |e: anyhow::Error| ListingError::Source(format!("{e:#}").into());
-        let (bucket, mut prefix) = parse_url(url, "PREFIX").map_err(source_error)?;
-        // The prefix names a folder, as `aws s3 sync s3://BUCKET/data DIR` reads it.
-        if !prefix.is_empty() && !prefix.ends_with('/') {
-            prefix.push('/');
+        let what = match tree {
+            super::Tree::Prefix => "PREFIX",
+            super::Tree::Inventory => "KEY/manifest.json",
+        };
+        let (bucket, key) = parse_url(url, what).map_err(source_error)?;
+        let session = Session::new(&args.s3).map_err(source_error)?;
+        let (client, handle) = (&session.client, session.runtime.handle().clone());
+        let jobs = usize::from(args.jobs);
+        match tree {
+            super::Tree::Prefix => {
+                // The prefix names a folder, as `aws s3 sync s3://BUCKET/data DIR` reads it.
+                let mut prefix = key;
+                if !prefix.is_empty() && !prefix.ends_with('/') {
+                    prefix.push('/');
+                }
+                opts.prefix = prefix.clone().into_bytes();
+                let listing = driver::Listing::new(client.clone(), handle.clone(), &bucket, &prefix);
+                let opts = &*opts;
+                drive_with(
+                    |on| driver::check(listing, client, &handle, &bucket, jobs, opts, read, bar, on),
+                    bar,
+                    printer,
+                    tally,
+                )
+            }
+            super::Tree::Inventory => {
+                let dir = tempfile::Builder::new()
+                    .prefix("etagsum-inventory-")
+                    .tempdir()
+                    .map_err(|source| ListingError::Io { path: std::env::temp_dir(), source })?;
+                let manifest = session
+                    .runtime
+                    .block_on(driver::fetch_inventory(client, &bucket, &key, dir.path()))
+                    .map_err(|e| ListingError::Source(Box::new(e)))?;
+                let inventory = Inventory::open(&manifest)?;
+                let source_bucket = inventory.source_bucket().to_string();
+                let opts = &*opts;
+                drive_with(
+                    |on| driver::check(inventory, client, &handle, &source_bucket, jobs, opts, read, bar, on),
+                    bar,
+                    printer,
+                    tally,
+                )
+            }
         }
-        opts.prefix = prefix.clone().into_bytes();
-        let session = Session::new(&args.s3).map_err(source_error)?;
-        let handle = session.runtime.handle().clone();
-        let listing = driver::Listing::new(session.client.clone(), handle.clone(), &bucket, &prefix);
-        let jobs = usize::from(args.jobs);
-        drive_with(
-            |on| driver::check(listing, &session.client, &handle, &bucket, jobs, opts, read, bar, on),
-            bar,
-            printer,
-            tally,
-        )
-    }
-
-    /// `etagsum check --root DIR --listing s3://BUCKET/KEY/manifest.json`: the report copied to
-    /// a temporary folder, then read as a local one.
-    pub(crate) fn check_inventory(
-        url: &Path,
-        args: &CheckArgs,
-        opts: &CheckOptions,
-        read: &ReadOptions,
-        bar: &CheckBar,
-        printer: &mut Printer<'_>,
-        tally: &mut Tally,
-    ) -> Result<(), ListingError> {
-        let source_error = |e: anyhow::Error| ListingError::Source(format!("{e:#}").into());
-        let (bucket, key) = parse_url(url, "KEY/manifest.json").map_err(source_error)?;
-        let session = Session::new(&args.s3).map_err(source_error)?;
-        let dir = tempfile::Builder::new()
-            .prefix("etagsum-inventory-")
-            .tempdir()
-            .map_err(|source| ListingError::Io { path: std::env::temp_dir(), source })?;
-        let manifest = session
-            .runtime
-            .block_on(driver::fetch_inventory(&session.client, &bucket, &key, dir.path()))
-            .map_err(|e| ListingError::Source(Box::new(e)))?;
-        let inventory = Inventory::open(&manifest)?;
-        let source_bucket = inventory.source_bucket().to_string();
-        let handle = session.runtime.handle().clone();
-        let jobs = usize::from(args.jobs);
-        drive_with(
-            |on| {
-                driver::check(inventory, &session.client, &handle, &source_bucket, jobs, opts, read, bar, on)
-            },
-            bar,
-            printer,
-            tally,
-        )
     }
 }
