@@ -13,8 +13,9 @@ directory. Timed, best of RUNS, the commands taking turns:
   - md5sum:    find DIR -type f | xargs md5sum                  (the anchor: hashing alone, no S3)
 Then CHANGED local files get one byte changed (same size): each plain MD5 that differs is confirmed
 with one HeadObject before it is a mismatch, so `check` makes CHANGED more requests; timed with
---jobs 1 and with --jobs 16 (the default), to show what the bounded concurrency buys. Every run's
-verdicts are checked before its time counts.
+--jobs 1 and with --jobs 16 (the default), directly and through a proxy that adds LATENCY ms to each
+request, to show what the bounded concurrency buys. Every run's verdicts are checked before its time
+counts.
 
 The server is moto, a Python process on this machine: its requests are far slower than S3's, so the
 figures bound etagsum's own overhead, not S3's latency. The machine is printed first.
@@ -24,12 +25,16 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import http.server
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,12 +67,54 @@ def best(cmds: dict[str, list], runs: int, env: dict, check) -> dict[str, float]
     return times
 
 
+def latency_proxy(upstream: str, delay: float) -> http.server.ThreadingHTTPServer:
+    """A proxy on 127.0.0.1 that forwards every request to `upstream` after `delay` seconds."""
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_HEAD(self) -> None:
+            self.forward()
+
+        def do_GET(self) -> None:
+            self.forward()
+
+        def forward(self) -> None:
+            time.sleep(delay)
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+            try:
+                r = urllib.request.urlopen(urllib.request.Request(upstream + self.path, method=self.command,
+                                                                  headers=headers))
+            except urllib.error.HTTPError as e:
+                r = e
+            body = r.read()
+            self.send_response(r.status if hasattr(r, "status") else r.code)
+            for k, v in r.headers.items():
+                if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length",
+                             r.headers.get("Content-Length", str(len(body))) if self.command == "HEAD" else str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--objects", type=int, default=2000)
     ap.add_argument("--size", type=parse_size, default=parse_size("64KiB"))
     ap.add_argument("--changed", type=int, default=200)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--latency", type=float, default=20.0,
+                    help="milliseconds a proxy in front of the server adds to each request for the --jobs runs "
+                         "(S3's own latency is of this order; moto on 127.0.0.1 has none)")
     ap.add_argument("--etagsum", type=Path, default=REPO / "target" / "release" / "etagsum")
     ap.add_argument("--venv", type=Path, default=REPO / ".venv")
     args = ap.parse_args()
@@ -120,8 +167,10 @@ def main() -> int:
             data = bytearray(p.read_bytes())
             data[0] ^= 1
             p.write_bytes(data)
-        cmds = {f"--jobs {j}": f"{etagsum} check --root {tree} s3://{BUCKET}/tree/ {s3opts} --jobs {j}"
-                for j in (1, 16)}
+        proxy = latency_proxy(server.url, args.latency / 1000)
+        slow = f"--endpoint-url http://127.0.0.1:{proxy.server_address[1]} --path-style"
+        cmds = {f"--jobs {j}{label}": f"{etagsum} check --root {tree} s3://{BUCKET}/tree/ {opts} --jobs {j}"
+                for label, opts in (("", s3opts), (f", +{args.latency:g} ms", slow)) for j in (1, 16)}
 
         def changed(name, out, rc, err):
             if rc != 1 or out.count(": MISMATCH") != len(files):
@@ -131,7 +180,10 @@ def main() -> int:
         print(f"\n{len(files)} files changed (each confirmed with one HeadObject), best of {args.runs}:")
         for name, t in times.items():
             print(f"  {name:10} {t:7.3f} s   {len(files) / t:7.0f} confirmations/s")
-        print(f"  --jobs 16 is {times['--jobs 1'] / times['--jobs 16']:.2f}x faster than --jobs 1")
+        for label in ("", f", +{args.latency:g} ms"):
+            print(f"  --jobs 16{label} is {times['--jobs 1' + label] / times['--jobs 16' + label]:.2f}x faster "
+                  f"than --jobs 1{label}")
+        proxy.shutdown()
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -285,13 +285,17 @@ fn with_pool(threads: Option<usize>, f: impl FnOnce() -> Result<Exit> + Send) ->
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS));
     // The build error displays its io error and also gives it as its source: context on top would
     // print the io error twice with `{:#}`.
-    // The global pool, so that every thread (the S3 requests' too) hashes on the same workers.
-    rayon::ThreadPoolBuilder::new()
+    let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(n)
-        .thread_name(|i| format!("etagsum-hash-{i}"))
-        .build_global()
+        .build()
         .map_err(|e| anyhow!("cannot start {n} worker threads: {e}"))?;
-    rayon::scope(|_| f())
+    // Threads outside the pool (a tree check's S3 workers, which hash the few objects S3 settles)
+    // use rayon's global pool, started on first use: of the size asked for too. Running `f` on the
+    // global pool instead (rayon::scope) measured 7% slower on `check --listing`.
+    if threads.is_some() {
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    }
+    pool.install(f)
 }
 
 fn print_generated(what: Generate) -> Result<Exit> {
