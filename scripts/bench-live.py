@@ -25,16 +25,12 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import http.server
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,7 +42,7 @@ from benchlib import machine, parse_size  # noqa: E402
 
 try:
     import boto3  # noqa: E402
-    from server import MotoServer, client_environment  # noqa: E402
+    from server import MotoServer, client_environment, forwarding_proxy  # noqa: E402
 except ImportError as e:
     sys.exit(f"bench-live: {e}; run it with .venv/bin/python after scripts/setup-test-env.sh")
 
@@ -65,45 +61,6 @@ def best(cmds: dict[str, list], runs: int, env: dict, check) -> dict[str, float]
             check(name, p.stdout, p.returncode, p.stderr)
             times[name] = min(times[name], elapsed)
     return times
-
-
-def latency_proxy(upstream: str, delay: float) -> http.server.ThreadingHTTPServer:
-    """A proxy on 127.0.0.1 that forwards every request to `upstream` after `delay` seconds."""
-
-    class Proxy(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args) -> None:
-            pass
-
-        def do_HEAD(self) -> None:
-            self.forward()
-
-        def do_GET(self) -> None:
-            self.forward()
-
-        def forward(self) -> None:
-            time.sleep(delay)
-            headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-            try:
-                r = urllib.request.urlopen(urllib.request.Request(upstream + self.path, method=self.command,
-                                                                  headers=headers))
-            except urllib.error.HTTPError as e:
-                r = e
-            body = r.read()
-            self.send_response(r.status if hasattr(r, "status") else r.code)
-            for k, v in r.headers.items():
-                if k.lower() not in ("transfer-encoding", "connection", "content-length"):
-                    self.send_header(k, v)
-            self.send_header("Content-Length",
-                             r.headers.get("Content-Length", str(len(body))) if self.command == "HEAD" else str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 def main() -> int:
@@ -167,7 +124,7 @@ def main() -> int:
             data = bytearray(p.read_bytes())
             data[0] ^= 1
             p.write_bytes(data)
-        proxy = latency_proxy(server.url, args.latency / 1000)
+        proxy = forwarding_proxy(server.url, lambda _method, _path: time.sleep(args.latency / 1000))
         slow = f"--endpoint-url http://127.0.0.1:{proxy.server_address[1]} --path-style"
         cmds = {f"--jobs {j}{label}": f"{etagsum} check --root {tree} s3://{BUCKET}/tree/ {opts} --jobs {j}"
                 for label, opts in (("", s3opts), (f", +{args.latency:g} ms", slow)) for j in (1, 16)}

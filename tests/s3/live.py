@@ -50,7 +50,6 @@ Run alone with `.venv/bin/python tests/s3/run.py --etagsum target/release/etagsu
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import os
 import random
@@ -59,7 +58,6 @@ import socket
 import subprocess
 import threading
 import time
-import urllib.error
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -77,7 +75,7 @@ from checks import ETAGSUM_TIMEOUT, Reporter, Run, layout_problem, normalize_eta
 from clients import CASES, Case, Clients, make_boto3_client, read_remote, upload_parts
 from datafiles import MIB, Layout, etag_for_layout
 from listings import ODD_CASE, flip_byte, generate, make_aws
-from server import HOST, REGION, MotoServer, free_port
+from server import HOST, REGION, MotoServer, forwarding_proxy, free_port
 from verdicts import Expect, json_lines, judge_failure, judge_json, judge_lines, judge_shards
 
 BUCKET = "etagsum-live"
@@ -620,47 +618,16 @@ class LiveTests:
         replaced = []
         lock = threading.Lock()
 
-        class Proxy(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        def before(method: str, target: str) -> None:
+            if method == "HEAD" and "partNumber" in target:
+                # Every part request waits until the object is replaced: all read the new one.
+                with lock:
+                    if not replaced:
+                        replaced.append(target)
+                        upload(replacement[0])
 
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_HEAD(self) -> None:
-                self.forward()
-
-            def do_GET(self) -> None:
-                self.forward()
-
-            def forward(self) -> None:
-                if self.command == "HEAD" and "partNumber" in self.path:
-                    # Every part request waits until the object is replaced: all read the new one.
-                    with lock:
-                        if not replaced:
-                            replaced.append(self.path)
-                            upload(replacement[0])
-                req = urllib.request.Request(upstream + self.path, method=self.command,
-                                             headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
-                try:
-                    r = urllib.request.urlopen(req)
-                except urllib.error.HTTPError as e:
-                    r = e
-                body = r.read()
-                self.send_response(r.status if hasattr(r, "status") else r.code)
-                for k, v in r.headers.items():
-                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(k, v)
-                length = r.headers.get("Content-Length", str(len(body))) if self.command == "HEAD" else str(len(body))
-                self.send_header("Content-Length", length)
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(body)
-
-        upstream = self.url
         replacement = [0]
-        proxy = http.server.ThreadingHTTPServer((HOST, 0), Proxy)
-        thread = threading.Thread(target=proxy.serve_forever, daemon=True)
-        thread.start()
+        proxy = forwarding_proxy(self.url, before)
         try:
             url = f"http://{HOST}:{proxy.server_address[1]}"
             # 4 parts of 5,500,001 bytes, as many as the first upload's: the parts read add up, the

@@ -161,3 +161,47 @@ def isolate_this_process(home: Path) -> None:
         if key not in env:
             del os.environ[key]
     os.environ.update(env)
+
+
+def forwarding_proxy(upstream: str, before=None):
+    """A proxy on 127.0.0.1 that forwards each HEAD and GET request to `upstream`, after calling
+    `before(method, path)` (a delay, a concurrent writer's move); served from a thread of its own.
+    Its address is `server_address`; `shutdown()` then `server_close()` end it."""
+    import http.server
+    import threading
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_HEAD(self) -> None:
+            self.forward()
+
+        def do_GET(self) -> None:
+            self.forward()
+
+        def forward(self) -> None:
+            if before is not None:
+                before(self.command, self.path)
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+            try:
+                r = urllib.request.urlopen(urllib.request.Request(upstream + self.path, method=self.command,
+                                                                  headers=headers))
+            except urllib.error.HTTPError as e:
+                r = e
+            body = r.read()
+            self.send_response(r.status if hasattr(r, "status") else r.code)
+            for k, v in r.headers.items():
+                if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(k, v)
+            head = self.command == "HEAD"
+            self.send_header("Content-Length", r.headers.get("Content-Length", str(len(body))) if head else str(len(body)))
+            self.end_headers()
+            if not head:
+                self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
