@@ -921,18 +921,22 @@ pub fn check<S: Source + Send>(
     let (done_tx, done_rx) = mpsc::channel::<(u64, Checked)>();
     let task_rx = Mutex::new(task_rx);
     std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            let (task_rx, done_tx) = (&task_rx, done_tx.clone());
-            // A worker that cannot start leaves the others; with none, the queue below settles
-            // each object itself.
-            let _ = std::thread::Builder::new().name("etagsum-s3".into()).spawn_scoped(scope, move || loop {
-                let task = task_rx.lock().ok().and_then(|rx| rx.recv().ok());
-                let Some((i, checked)) = task else { return };
-                if done_tx.send((i, settle(client, handle, bucket, opts, read, checked))).is_err() {
-                    return;
-                }
-            });
-        }
+        // A worker that cannot start leaves the others; with none, each object is settled here.
+        let started = (0..jobs)
+            .filter(|_| {
+                let (task_rx, done_tx) = (&task_rx, done_tx.clone());
+                let worker = std::thread::Builder::new().name("etagsum-s3".into());
+                worker
+                    .spawn_scoped(scope, move || loop {
+                        let task = task_rx.lock().ok().and_then(|rx| rx.recv().ok());
+                        let Some((i, checked)) = task else { return };
+                        if done_tx.send((i, settle(client, handle, bucket, opts, read, checked))).is_err() {
+                            return;
+                        }
+                    })
+                    .is_ok()
+            })
+            .count();
         drop(done_tx);
         let mut queue =
             Queue { waiting: VecDeque::new(), done: HashMap::new(), next: 0, counts: Default::default() };
@@ -945,7 +949,9 @@ pub fn check<S: Source + Send>(
             let i = queue.next;
             queue.next += 1;
             if needs_s3(&checked) {
-                if let Err(mpsc::SendError((_, c))) = task_tx.send((i, checked)) {
+                if started == 0 {
+                    queue.done.insert(i, settle(client, handle, bucket, opts, read, checked));
+                } else if let Err(mpsc::SendError((_, c))) = task_tx.send((i, checked)) {
                     queue.done.insert(i, settle(client, handle, bucket, opts, read, c));
                 }
                 queue.waiting.push_back(Slot::Pending(i));

@@ -142,10 +142,11 @@ pub(crate) fn run(args: &CheckArgs, read: &ReadOptions, progress: bool) -> Resul
             let Some(root) = args.root.as_deref() else {
                 anyhow::bail!("{}: a bucket is checked against a local copy: give --root DIR", shown(url));
             };
-            let mut opts = tree_options(args, root)?;
+            // The URL's prefix, a folder as --prefix is.
+            let (_, prefix) = crate::s3::parse_url(url, "PREFIX")?;
+            let opts = tree_options(args, root, Some(prefix.as_bytes()))?;
             let tree = crate::s3::Tree::Prefix;
-            let result =
-                crate::s3::check_tree(tree, url, args, &mut opts, read, &bar, &mut printer, &mut tally);
+            let result = crate::s3::check_tree(tree, url, args, &opts, read, &bar, &mut printer, &mut tally);
             let listed = result.is_ok();
             report_tree(result, url, &opts, &bar, &mut tally);
             // An empty prefix is most often a mistyped one: never a clean pass.
@@ -160,10 +161,11 @@ pub(crate) fn run(args: &CheckArgs, read: &ReadOptions, progress: bool) -> Resul
         }
         Some(listing) => {
             let root = args.root.as_deref().expect("clap requires --root with --listing");
-            let mut opts = tree_options(args, root)?;
+            let prefix = args.prefix.as_ref().map(|p| escape::raw(Path::new(p)));
+            let opts = tree_options(args, root, prefix.as_deref())?;
             let result = if crate::s3::is_url(listing) {
                 let tree = crate::s3::Tree::Inventory;
-                crate::s3::check_tree(tree, listing, args, &mut opts, read, &bar, &mut printer, &mut tally)
+                crate::s3::check_tree(tree, listing, args, &opts, read, &bar, &mut printer, &mut tally)
             } else {
                 let encoding = match args.encoding_type.as_deref() {
                     Some("url") => KeyEncoding::Url,
@@ -206,13 +208,14 @@ pub(crate) fn run(args: &CheckArgs, read: &ReadOptions, progress: bool) -> Resul
     Ok(tally.status)
 }
 
-/// The options of a tree check: the root opened, the prefix as a folder, --extra, --shard.
-fn tree_options(args: &CheckArgs, root: &Path) -> Result<CheckOptions> {
+/// The options of a tree check: the root opened, the prefix (of --prefix or the URL) as a folder,
+/// --extra, --shard.
+fn tree_options(args: &CheckArgs, root: &Path, prefix: Option<&[u8]>) -> Result<CheckOptions> {
     let opened =
         Root::open(root).with_context(|| format!("{}: cannot open the root directory", shown(root)))?;
     let mut opts = CheckOptions::default();
     opts.root = Some(opened);
-    opts.prefix = args.prefix.as_ref().map(|p| escape::raw(Path::new(p)).into_owned()).unwrap_or_default();
+    opts.prefix = prefix.unwrap_or_default().to_vec();
     // What is left of a key is a path beneath DIR, so the prefix is a folder: cut off
     // `data` alone, `data/x` would be `/x` and `database` would be `base`.
     if !opts.prefix.is_empty() && !opts.prefix.ends_with(b"/") {

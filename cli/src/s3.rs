@@ -52,7 +52,6 @@ pub(crate) fn is_url(arg: &Path) -> bool {
 }
 
 /// `s3://BUCKET/KEY`: the bucket and the key (as given: S3 keys are not URL-encoded here).
-#[cfg_attr(not(feature = "s3"), allow(dead_code))]
 pub(crate) fn parse_url(arg: &Path, what: &str) -> anyhow::Result<(String, String)> {
     let text =
         arg.to_str().ok_or_else(|| anyhow::anyhow!("{}: not UTF-8, as S3 names are", arg.display()))?;
@@ -103,7 +102,7 @@ mod offline {
         _: super::Tree,
         url: &Path,
         _: &CheckArgs,
-        _: &mut CheckOptions,
+        _: &CheckOptions,
         _: &ReadOptions,
         _: &CheckBar,
         _: &mut Printer<'_>,
@@ -303,7 +302,7 @@ mod live {
         tree: super::Tree,
         url: &Path,
         args: &CheckArgs,
-        opts: &mut CheckOptions,
+        opts: &CheckOptions,
         read: &ReadOptions,
         bar: &CheckBar,
         printer: &mut Printer<'_>,
@@ -320,14 +319,10 @@ mod live {
         let jobs = usize::from(args.jobs);
         match tree {
             super::Tree::Prefix => {
-                // The prefix names a folder, as `aws s3 sync s3://BUCKET/data DIR` reads it.
-                let mut prefix = key;
-                if !prefix.is_empty() && !prefix.ends_with('/') {
-                    prefix.push('/');
-                }
-                opts.prefix = prefix.clone().into_bytes();
+                // The prefix as a folder: the caller made `opts.prefix` of the URL's (as `aws s3
+                // sync s3://BUCKET/data DIR` reads it), and the listing asks for the same.
+                let prefix = String::from_utf8_lossy(&opts.prefix).into_owned();
                 let listing = driver::Listing::new(client.clone(), handle.clone(), &bucket, &prefix);
-                let opts = &*opts;
                 drive_with(
                     |on| driver::check(listing, client, &handle, &bucket, jobs, opts, read, bar, on),
                     bar,
@@ -346,7 +341,6 @@ mod live {
                     .map_err(|e| ListingError::Source(Box::new(e)))?;
                 let inventory = Inventory::open(&manifest)?;
                 let source_bucket = inventory.source_bucket().to_string();
-                let opts = &*opts;
                 drive_with(
                     |on| driver::check(inventory, client, &handle, &source_bucket, jobs, opts, read, bar, on),
                     bar,
